@@ -1,0 +1,50 @@
+"""Packaging for tb-featureviz: the library, its TensorBoard plugin and the panel files."""
+
+from setuptools import setup
+
+setup(
+    name="tb-featureviz",
+    version="0.1.0",
+    description=(
+        "See inside a CNN while it trains: filter and feature-map grids in TensorBoard, "
+        "with a Feature maps panel."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=["tb_featureviz", "tb_featureviz.frontend"],
+    # The panel lives at the repository root (frontend/) but ships inside the
+    # package, so a wheel install can serve it.
+    package_dir={"tb_featureviz.frontend": "frontend"},
+    package_data={
+        "tb_featureviz": ["data/*.png", "data/*.md"],
+        "tb_featureviz.frontend": ["*.js", "*.css", "*.html", "*.svg"],
+    },
+    install_requires=[
+        "numpy>=1.23",
+        "pillow>=9.1",
+        "tensorboard>=2.16",
+    ],
+    extras_require={
+        # TensorFlow is needed to write logs, not to serve them: the plugin
+        # runs in a TensorBoard without it.
+        "tf": ["tensorflow>=2.16", "keras>=3.0"],
+        "test": [
+            "tensorflow>=2.16",
+            "keras>=3.0",
+            "pytest>=7",
+            "werkzeug>=2",
+            "playwright>=1.40",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["tb-featureviz=tb_featureviz.cli:main"],
+        "tensorboard_plugins": ["featureviz=tb_featureviz.plugin_loader:FeatureVizLoader"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: TensorFlow",
+        "Topic :: Scientific/Engineering :: Visualization",
+    ],
+)

@@ -1,0 +1,205 @@
+"""Plugin identity and the summary metadata that marks featureviz data.
+
+This module is the single place that knows how a featureviz summary is
+labelled on disk. It imports only TensorBoard's protobufs, so both the
+writer (which runs TensorFlow) and the plugin (which must not) share it.
+
+The on-disk format is documented in ``docs/format.md``. In short, every
+logged grid is two summaries at the same step:
+
+* ``featureviz/<layer>/<kind>``: a standard TensorBoard image summary
+  (plugin ``images``), one PNG sample per probe image;
+* ``featureviz/<layer>/<kind>/record``: a ``featureviz`` summary whose
+  tensor is a JSON document saying what every pixel of those PNGs means.
+
+TensorBoard keeps summary metadata from the first event of a tag only, so
+metadata carries nothing that changes from step to step; those facts live
+in the tensor.
+
+Example:
+    >>> meta = create_record_metadata("block1_conv1", "filters", "featureviz/block1_conv1/filters")
+    >>> parse_plugin_content(meta.plugin_data.content)["layer"]
+    'block1_conv1'
+"""
+
+import json
+
+from tensorboard.compat.proto import summary_pb2
+
+PLUGIN_NAME = "featureviz"
+
+#: Version of the JSON documents this package writes (metadata and tensors).
+FORMAT_VERSION = 1
+
+#: Tag prefix shared by every summary this package writes.
+TAG_PREFIX = "featureviz"
+
+#: Tag of the model-structure summary, written once per run.
+STRUCTURE_TAG = TAG_PREFIX + "/_model"
+
+#: What a featureviz summary holds, as named in its metadata ``content``.
+CONTENT_RECORD = "record"
+CONTENT_STRUCTURE = "structure"
+CONTENT_EVENTS = "events"
+
+#: Tag of the training-events summary (e.g. layers becoming trainable).
+EVENTS_TAG = TAG_PREFIX + "/_events"
+
+#: Name of the image summary plugin in TensorBoard.
+IMAGES_PLUGIN_NAME = "images"
+
+
+def image_tag(layer, kind):
+    """Tag of the image summary holding a layer's grid of one kind.
+
+    Example:
+        >>> image_tag("xception/block1_conv1", "activations")
+        'featureviz/xception/block1_conv1/activations'
+    """
+    return f"{TAG_PREFIX}/{layer}/{kind}"
+
+
+def record_tag(layer, kind):
+    """Tag of the ``featureviz`` summary describing the grid's pixels.
+
+    Example:
+        >>> record_tag("block1_conv1", "filters")
+        'featureviz/block1_conv1/filters/record'
+    """
+    return image_tag(layer, kind) + "/record"
+
+
+def scalar_tag(layer, name):
+    """Tag of a per-layer scalar (drift, channel health) written beside grids.
+
+    Example:
+        >>> scalar_tag("block1_conv1", "drift/relative_change")
+        'featureviz/block1_conv1/drift/relative_change'
+    """
+    return f"{TAG_PREFIX}/{layer}/{name}"
+
+
+def _metadata(plugin_name, content_bytes, data_class, display_name="", description=""):
+    return summary_pb2.SummaryMetadata(
+        display_name=display_name,
+        summary_description=description,
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=plugin_name, content=content_bytes
+        ),
+        # Set explicitly: TensorBoard never ingests a third-party plugin's
+        # summaries whose data class is left UNKNOWN.
+        data_class=data_class,
+    )
+
+
+def _encode(payload):
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def create_record_metadata(layer, kind, image_tag_name):
+    """Metadata of a grid record summary (a JSON string tensor).
+
+    Args:
+        layer: qualified layer name, e.g. ``"xception/block1_conv1"``.
+        kind: what the grid shows, e.g. ``"activations"`` or ``"filters"``.
+        image_tag_name: tag of the image summary holding the pixels.
+
+    Returns:
+        A ``SummaryMetadata`` proto with plugin name ``featureviz`` and data
+        class ``TENSOR``.
+    """
+    content = {
+        "version": FORMAT_VERSION,
+        "content": CONTENT_RECORD,
+        "layer": layer,
+        "kind": kind,
+        "image_tag": image_tag_name,
+    }
+    return _metadata(
+        PLUGIN_NAME,
+        _encode(content),
+        summary_pb2.DATA_CLASS_TENSOR,
+        display_name=f"{layer} {kind} (featureviz record)",
+    )
+
+
+def create_structure_metadata():
+    """Metadata of the model-structure summary (a JSON string tensor)."""
+    content = {"version": FORMAT_VERSION, "content": CONTENT_STRUCTURE}
+    return _metadata(
+        PLUGIN_NAME, _encode(content), summary_pb2.DATA_CLASS_TENSOR, "model structure"
+    )
+
+
+def create_events_metadata():
+    """Metadata of the training-events summary (a JSON string tensor)."""
+    content = {"version": FORMAT_VERSION, "content": CONTENT_EVENTS}
+    return _metadata(
+        PLUGIN_NAME, _encode(content), summary_pb2.DATA_CLASS_TENSOR, "training events"
+    )
+
+
+def create_image_metadata(layer, kind, description=""):
+    """Metadata of the standard image summary holding a grid's PNGs.
+
+    The stock Images dashboard reads these, so the grids stay visible where
+    the featureviz plugin is not installed.
+    """
+    # The images plugin's own content proto; its version 0 is an empty message.
+    from tensorboard.plugins.image import plugin_data_pb2
+
+    content = plugin_data_pb2.ImagePluginData(version=0).SerializeToString()
+    return _metadata(
+        IMAGES_PLUGIN_NAME,
+        content,
+        summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        display_name=f"{layer} {kind}",
+        description=description,
+    )
+
+
+def parse_plugin_content(content):
+    """Parse the ``content`` bytes of a featureviz summary's metadata.
+
+    Parsing is tolerant: unknown keys are kept, a newer ``version`` is
+    accepted as is, and content that is not JSON yields an empty dict, so
+    a log directory written by a newer release still lists what it can.
+
+    Args:
+        content: ``bytes`` from ``SummaryMetadata.plugin_data.content``.
+
+    Returns:
+        A dict, with at least ``version`` and ``content`` when present.
+
+    Raises:
+        TypeError: if ``content`` is not ``bytes``.
+    """
+    if not isinstance(content, (bytes, bytearray)):
+        raise TypeError(
+            f"parse_plugin_content expects bytes. Received: {type(content).__name__}"
+        )
+    try:
+        parsed = json.loads(bytes(content).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def parse_json_tensor(value):
+    """Decode the JSON document stored in a featureviz string tensor.
+
+    Args:
+        value: the tensor's value: ``bytes``, ``str``, or a 0-d numpy array
+            of either (as TensorBoard's data providers return it).
+
+    Returns:
+        The decoded JSON value.
+
+    Raises:
+        ValueError: if the value is not valid UTF-8 JSON.
+    """
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8")
+    return json.loads(value)
