@@ -1,0 +1,123 @@
+"""The only module that runs the model: one forward pass for all selected layers.
+
+An :class:`ActivationExtractor` is a multi-output Keras model built once
+per (model, layers) and reused. For layers inside a nested base model it
+feeds the nested model's sub-extractor with the tensor the outer model
+feeds it, so the outer layers in front of the base (preprocessing,
+augmentation) are applied, in inference mode, within the same pass.
+
+Example:
+    >>> extractor = ActivationExtractor(model, select_layers(model).layers)  # doctest: +SKIP
+    >>> maps = extractor(batch)  # {qualified name: float32 NHWC array}  # doctest: +SKIP
+"""
+
+import numpy as np
+
+import keras
+
+
+def _node_in(model, layer, graph_ids):
+    """The node by which ``model``'s graph calls ``layer``.
+
+    A layer (or a pretrained base model) can be called in several graphs;
+    only the node whose outputs belong to ``model`` is connected to
+    ``model.inputs``.
+    """
+    for node in getattr(layer, "_inbound_nodes", []):
+        if node.output_tensors and all(id(t) in graph_ids for t in node.output_tensors):
+            return node
+    raise ValueError(
+        f"Layer {layer.name!r} is not connected to the inputs of model {model.name!r}; "
+        "build the model with keras.Input so that its graph is known."
+    )
+
+
+def _single(tensors):
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
+def _graph_tensor_ids(model):
+    """ids of every symbolic tensor produced inside ``model``'s graph."""
+    ids = set(id(t) for t in model.inputs)
+    for op in getattr(model, "operations", model.layers):
+        for node in getattr(op, "_inbound_nodes", []):
+            for t in node.output_tensors:
+                ids.add(id(t))
+    return ids
+
+
+def _data_format(layer, model_format):
+    return getattr(layer, "data_format", None) or model_format
+
+
+def model_data_format(model, layer_infos):
+    """``channels_first`` if the model's conv layers say so, else Keras' default."""
+    formats = {getattr(info.layer, "data_format", None) for info in layer_infos} - {None}
+    if len(formats) == 1:
+        return formats.pop()
+    return keras.config.image_data_format()
+
+
+class ActivationExtractor:
+    """Outputs of many layers of one model for a batch, in one forward pass.
+
+    Args:
+        model: the (outer) Keras model, built with an input.
+        layer_infos: :class:`tb_featureviz.layers.LayerInfo` objects of the
+            layers wanted, at any nesting depth.
+
+    Call it with a float32 batch (already preprocessed, model input layout)
+    to get ``{qualified name: float32 array [N, H, W, C]}``; channels-first
+    outputs are moved to channels-last.
+    """
+
+    def __init__(self, model, layer_infos):
+        self.model = model
+        self.layer_infos = tuple(layer_infos)
+        self.names = tuple(info.name for info in self.layer_infos)
+        self._format = model_data_format(model, self.layer_infos)
+        outputs = self._symbolic_outputs(model, (), self.layer_infos)
+        self._extractor = keras.Model(model.inputs, outputs, name="featureviz_extractor")
+
+    def _symbolic_outputs(self, model, prefix, infos):
+        """Symbolic outputs for ``infos`` (all inside ``model``), in order."""
+        outputs = [None] * len(infos)
+        graph_ids = _graph_tensor_ids(model)
+        for i, info in enumerate(infos):
+            if len(info.path) == len(prefix):
+                outputs[i] = _single(_node_in(model, info.layer, graph_ids).output_tensors)
+        nested_names = []
+        for info in infos:
+            if len(info.path) > len(prefix) and info.path[len(prefix)] not in nested_names:
+                nested_names.append(info.path[len(prefix)])
+        for nested_name in nested_names:
+            positions = [i for i, info in enumerate(infos)
+                         if len(info.path) > len(prefix) and info.path[len(prefix)] == nested_name]
+            nested = infos[positions[0]].models[len(prefix) + 1]
+            inner_outputs = self._symbolic_outputs(
+                nested, prefix + (nested_name,), [infos[i] for i in positions]
+            )
+            inner = keras.Model(nested.inputs, inner_outputs)
+            feed = _single(_node_in(model, nested, graph_ids).input_tensors)
+            called = inner(feed, training=False)
+            if not isinstance(called, (list, tuple)):
+                called = [called]
+            for i, tensor in zip(positions, called):
+                outputs[i] = tensor
+        return outputs
+
+    def __call__(self, batch):
+        # predict_on_batch runs a compiled inference function (training=False)
+        # that Keras builds once and caches on the extractor.
+        results = self._extractor.predict_on_batch(batch)
+        if not isinstance(results, (list, tuple)):
+            results = [results]
+        maps = {}
+        for info, value in zip(self.layer_infos, results):
+            value = np.asarray(value)
+            if value.dtype != np.float32:
+                value = value.astype(np.float32)  # float16 / bfloat16 outputs
+            if _data_format(info.layer, self._format) == "channels_first":
+                value = np.moveaxis(value, 1, -1)
+            maps[info.name] = value
+        return maps
