@@ -374,13 +374,14 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
 
     # -- reading -----------------------------------------------------------
 
-    def _cached_tags(self, ctx, eid, run, plugin_name, listing, read, summarize):
+    def _cached_tags(self, eid, run, plugin_name, listing, read, summarize):
         """Per-tag summaries of ``listing``, re-reading only tags that changed.
 
         Args:
             listing: ``{tag: time series}`` from a ``list_*`` call.
             read: ``read(tags) -> {tag: [datum, ...]}``.
-            summarize: ``summarize(datum, previous_info_or_None) -> info or None``.
+            summarize: ``summarize(tag, datum, previous_info_or_None) -> info``
+                (a tuple whose first item is the wall time), or None to skip.
 
         Returns:
             ``{tag: {step: info}}`` for every tag of ``listing``.
@@ -402,7 +403,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             by_step = {}
             for datum in data.get(tag, ()):
                 old = previous.get(datum.step)
-                info = summarize(datum, old)
+                info = summarize(tag, datum, old)
                 if info is None:
                     continue
                 kept = by_step.get(datum.step)
@@ -480,44 +481,34 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
 
-        def summarize_record(datum, old):
-            if old is not None and old.wall_time == datum.wall_time:
-                return old
-            record = _parse_document(datum.numpy)
-            if not isinstance(record, dict):
-                return None
-            sequence = record.get("sequence")
-            samples = record.get("samples")
+        def summarize_tensor(tag, datum, old):
+            if old is not None and old[0] == datum.wall_time:
+                return old  # already read: records never change in place
+            document = _parse_document(datum.numpy)
+            if not isinstance(document, dict):
+                return None  # unreadable: treated as not logged
+            if tag in document_tags:
+                return (datum.wall_time, document)
+            sequence = document.get("sequence")
+            samples = document.get("samples")
             return _RecordInfo(
                 wall_time=datum.wall_time,
                 sequence=sequence if isinstance(sequence, int) else None,
                 samples=len(samples) if isinstance(samples, list) else 0,
-                cls=record.get("class"),
+                cls=document.get("class"),
             )
 
-        def summarize_document(datum, old):
-            if old is not None and old[0] == datum.wall_time:
-                return old
-            document = _parse_document(datum.numpy)
-            return (datum.wall_time, document) if isinstance(document, dict) else None
-
-        def summarize_images(datum, old):
+        def summarize_images(tag, datum, old):
             return (datum.wall_time, tuple(ref.blob_key for ref in datum.values))
 
-        records = self._cached_tags(
-            ctx, eid, run, "record",
-            {t: tensors[t] for t in record_tags},
+        tensor_data = self._cached_tags(
+            eid, run, metadata.PLUGIN_NAME,
+            {t: tensors[t] for t in (*record_tags, *document_tags)},
             lambda tags: self._read_tensors(ctx, eid, run, tags),
-            summarize_record,
-        )
-        documents = self._cached_tags(
-            ctx, eid, run, "document",
-            {t: tensors[t] for t in document_tags},
-            lambda tags: self._read_tensors(ctx, eid, run, tags),
-            summarize_document,
+            summarize_tensor,
         )
         images = self._cached_tags(
-            ctx, eid, run, metadata.IMAGES_PLUGIN_NAME,
+            eid, run, metadata.IMAGES_PLUGIN_NAME,
             image_listing,
             lambda tags: self._read_blob_sequences(ctx, eid, run, tags),
             summarize_images,
@@ -527,11 +518,11 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         for tag in sorted(record_tags):
             layer, kind, image_tag = record_tags[tag]
             series[(layer, kind)] = _Series(
-                layer, kind, tag, image_tag, records[tag], images.get(image_tag, {})
+                layer, kind, tag, image_tag, tensor_data[tag], images.get(image_tag, {})
             )
         structure, events = None, []
         for tag in sorted(document_tags):
-            docs = documents[tag]
+            docs = tensor_data[tag]
             if document_tags[tag] == metadata.CONTENT_STRUCTURE:
                 if docs:
                     # Written once per run; after a restart the newest one wins.
