@@ -158,12 +158,13 @@ def quantize(tiles, lo, hi, symmetric=False):
     # One float32 work buffer; every later step runs in place on it.
     work = np.subtract(tiles, lo_b.astype(np.float32), dtype=np.float32)
     work *= gain.astype(np.float32)
-    np.clip(work, 0.0, 255.0, out=work)
-    work += 0.5  # round half up when truncating to uint8 below
     mask = None
+    # Checked before clipping, which would turn infinities into 0 or 255.
     if not np.isfinite(work).all():
         mask = ~np.isfinite(work)
         work[mask] = 0.0
+    np.clip(work, 0.0, 255.0, out=work)
+    work += 0.5  # round half up when truncating to uint8 below
     pixels = work.astype(np.uint8)
     if symmetric:
         # Zero-width symmetric ranges (all-zero tiles) centre on mid-grey.

@@ -20,11 +20,14 @@ import fnmatch
 import keras
 
 #: Layer classes whose outputs and kernels are logged when no layers are named.
-CONV_CLASSES = (
-    keras.layers.Conv2D,
-    keras.layers.SeparableConv2D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.Conv2DTranspose,
+#: Those that can't be drawn (Conv3D kernels, Conv1D outputs) are reported.
+CONV_CLASSES = tuple(
+    getattr(keras.layers, name)
+    for name in (
+        "Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D",
+        "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    )
+    if hasattr(keras.layers, name)
 )
 
 _GLOB_CHARS = set("*?[")
@@ -212,9 +215,11 @@ def select_layers(model, layers=None, *, requirement=has_spatial_output, default
             if isinstance(info.layer, default):
                 consider(info, explicit=False)
         if not chosen:
+            reasons = "; ".join(f"{info.name}: {why}" for info, why in list(skipped.values())[:5])
             raise ValueError(
-                f"Model {model.name!r} has no layer of the default classes "
-                f"{[c.__name__ for c in default]} that can be logged; pass layers=... explicitly."
+                f"Model {model.name!r} has no convolution layer that can be logged"
+                + (f" ({reasons})" if reasons else "")
+                + "; pass layers=... explicitly."
             )
     else:
         items = [layers] if isinstance(layers, (str, type)) or not hasattr(layers, "__iter__") else list(layers)
@@ -251,7 +256,8 @@ def select_layers(model, layers=None, *, requirement=has_spatial_output, default
     ordered = tuple(chosen[i] for i in sorted(chosen))
     if not ordered:
         reasons = "; ".join(f"{info.name}: {why}" for info, why in list(skipped.values())[:5])
-        raise ValueError(f"None of the selected layers {[_describe(i) for i in items]} can be logged ({reasons}).")
+        wanted = ", ".join(_describe(i) for i in items)
+        raise ValueError(f"None of the selected layers ({wanted}) can be logged ({reasons}).")
     left_out = tuple(skipped[i] for i in sorted(skipped) if i not in chosen)
     return Selection(ordered, left_out)
 
