@@ -1,0 +1,110 @@
+"""Cost of logging all 40 conv layers of Xception, as a ratio to one forward pass.
+
+Issue 2's target: logging activation and filter grids of all 40 Conv2D /
+SeparableConv2D layers of Xception (299x299, one probe image) costs at most
+6x one forward pass of the same model, measured in the same process.
+
+    python benchmarks/bench_logging.py            # 5 rounds, prints medians
+    python benchmarks/bench_logging.py --rounds 9 --json out.json
+
+Timings on shared machines are noisy, so every figure is a median and the
+verdict is a ratio within one run, never an absolute time.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tb_featureviz", "data", "chelsea.png")
+
+
+def median_time(function, rounds):
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from tb_featureviz import FeatureVizLogger
+    from tb_featureviz.probes import load_probe
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(299, 299, 3))
+    picture = Image.open(SAMPLE)
+    preprocess = keras.applications.xception.preprocess_input
+    batch = load_probe(picture, (None, 299, 299, 3), preprocess).batch
+
+    with tempfile.TemporaryDirectory() as logdir:
+        logger = FeatureVizLogger(logdir, preprocess=preprocess)
+        # Warm-up: builds the extractor and Keras' compiled predict functions.
+        model.predict_on_batch(batch)
+        logger.log_activations(model, picture, step=0)
+        logger.log_filters(model, step=0)
+        logger.flush()
+
+        forward, _ = median_time(lambda: model.predict_on_batch(batch), args.rounds * 2)
+        step = [1]
+        sizes = []
+
+        def one_logged_step():
+            before = logger.bytes_written
+            logger.log_activations(model, picture, step=step[0])
+            logger.log_filters(model, step=step[0])
+            logger.flush()
+            sizes.append(logger.bytes_written - before)
+            step[0] += 1
+
+        both, both_times = median_time(one_logged_step, args.rounds)
+        activations, _ = median_time(lambda: logger.log_activations(model, picture, step=step[0]), args.rounds)
+        filters, _ = median_time(lambda: logger.log_filters(model, step=step[0]), args.rounds)
+        records = logger.log_activations(model, picture, step=step[0]) + logger.log_filters(model, step=step[0])
+        logger.close()
+
+    activation_pixels = sum(r["image"].size for r in records if r["kind"] == "activations")
+    kernel_pixels = sum(r["image"].size for r in records if r["kind"] not in ("activations", "probe"))
+    figures = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "forward_pass_s": round(forward, 4),
+        "log_activations_s": round(activations, 4),
+        "log_filters_s": round(filters, 4),
+        "logged_step_s": round(both, 4),
+        "logged_step_runs_s": [round(t, 4) for t in both_times],
+        "ratio_to_forward_pass": round(both / forward, 2),
+        "target_ratio": 6.0,
+        "layers": len({r["layer"] for r in records if r["kind"] == "activations"}),
+        "grid_pixels_activations": activation_pixels,
+        "grid_pixels_kernels": kernel_pixels,
+        "bytes_per_logged_step": int(statistics.median(sizes)),
+    }
+    for key, value in figures.items():
+        print(f"{key:>26}: {value}")
+    verdict = "PASS" if figures["ratio_to_forward_pass"] <= 6.0 else "FAIL"
+    print(f"{'verdict':>26}: {verdict} (logging / forward pass = {figures['ratio_to_forward_pass']} <= 6)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
