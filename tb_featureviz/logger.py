@@ -71,7 +71,8 @@ def draw_job(job, compress_level=1):
         )
         drawn.append(grid)
         pngs.append(encode_png(grid.image, compress_level))
-        channel_stats.append(stats.channel_stats(stats.stats_rows(tiles, job.layout, job.cols)))
+        rows = stats.stats_rows(tiles, job.layout, job.cols)
+        channel_stats.append(stats.channel_stats(rows, all_finite=grid.nonfinite == 0))
     return drawn, pngs, channel_stats
 
 
