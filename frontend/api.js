@@ -1,0 +1,323 @@
+// Data layer: the plugin's HTTP routes (see the project's HTTP API notes),
+// fetched with RELATIVE urls and cached. TensorBoard's plugin iframe has
+// <base href="plugin/featureviz/">, so "./layers" resolves under
+// /data/plugin/featureviz/ and keeps working under --path_prefix.
+//
+// Nothing here touches the DOM of the panel.
+
+/**
+ * @typedef {Object} Sampling
+ * @property {number} [images]      per-plugin sample limit (0 = all)
+ * @property {number} [featureviz]
+ * @property {boolean} [dropped]    some tag kept fewer records than written
+ */
+
+/**
+ * @typedef {Object} KindInfo
+ * @property {number[]} steps       kept steps
+ * @property {number} samples       probe images per step
+ * @property {number} written       records written (max sequence + 1)
+ */
+
+/**
+ * @typedef {Object} LayerInfo
+ * @property {number} index
+ * @property {string} name          qualified name, e.g. "xception/block1_conv1"
+ * @property {?string} class
+ * @property {string[]} path        enclosing models
+ * @property {?Array<?number>} output_shape
+ * @property {Object<string, number[]>} kernel_shapes
+ * @property {boolean} spatial
+ * @property {boolean} trainable
+ * @property {boolean} is_model
+ * @property {Object<string, KindInfo>} kinds
+ */
+
+/**
+ * @typedef {Object} LayersDoc
+ * @property {string} run
+ * @property {?string} model
+ * @property {LayerInfo[]} layers
+ * @property {?{steps: number[], samples: number}} probe
+ * @property {number[]} steps
+ * @property {Array<{step: number, type: string}>} events
+ * @property {Sampling} sampling
+ */
+
+/**
+ * A grid: the record's geometry and meaning for one sample (docs/format.md).
+ *
+ * @typedef {Object} GridDoc
+ * @property {string} layer
+ * @property {string} kind
+ * @property {?string} class
+ * @property {number} step
+ * @property {number} sequence
+ * @property {'tiles'|'mosaic'|'matrix'} layout
+ * @property {string} scale
+ * @property {boolean} symmetric
+ * @property {number[]} source_shape
+ * @property {number} width
+ * @property {number} height
+ * @property {number} depth
+ * @property {number} rows
+ * @property {number} cols
+ * @property {number} tile_height
+ * @property {number} tile_width
+ * @property {number} pad
+ * @property {number[]} channels
+ * @property {number} total_channels
+ * @property {?number[]} input_channels
+ * @property {Array<?number>} lo
+ * @property {Array<?number>} hi
+ * @property {number} nonfinite
+ * @property {{mean?: Array<?number>, zero_fraction?: Array<?number>,
+ *             nonfinite_fraction?: Array<?number>}} stats
+ * @property {number} sample
+ * @property {number} num_samples
+ * @property {number[]} steps
+ * @property {string} image_url
+ */
+
+/**
+ * @typedef {Object} ScalarsDoc
+ * @property {string} run
+ * @property {Object<string, Object<string, Array<[number, number]>>>} layers
+ */
+
+/** An HTTP or network failure, with the backend's message when it sent one. */
+export class ApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {number} status   HTTP status, 0 for a network failure
+   * @param {string} url
+   */
+  constructor(message, status, url) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.url = url;
+  }
+}
+
+/**
+ * Build a relative url with encoded query parameters (undefined/null left out).
+ *
+ * @param {string} route
+ * @param {Object<string, string|number|undefined|null>} [params]
+ * @returns {string}
+ */
+export function routeUrl(route, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value != null) query.set(key, String(value));
+  }
+  const text = query.toString();
+  return `./${route}${text ? `?${text}` : ''}`;
+}
+
+/**
+ * Resolve a url the backend returned (relative, e.g. "image?run=...").
+ * Absolute urls and other origins are refused: the panel only loads its own
+ * plugin's data.
+ *
+ * @param {string} url
+ * @returns {string}
+ */
+function sameOriginUrl(url) {
+  const resolved = new URL(url, document.baseURI);
+  if (resolved.origin !== window.location.origin) {
+    throw new ApiError(`refusing to load ${url}: not the plugin's origin`, 0, url);
+  }
+  return resolved.href;
+}
+
+/**
+ * Decoded pixels of one served PNG.
+ *
+ * @typedef {Object} Pixels
+ * @property {number} width
+ * @property {number} height
+ * @property {Uint8ClampedArray} data   RGBA, as the PNG holds it (no colour
+ *     management, alpha not premultiplied)
+ */
+
+/** A small LRU map. */
+class Lru {
+  /** @param {number} size */
+  constructor(size) {
+    this.size = size;
+    /** @type {Map<string, *>} */
+    this.map = new Map();
+  }
+
+  /** @param {string} key */
+  get(key) {
+    if (!this.map.has(key)) return undefined;
+    const value = this.map.get(key);
+    this.map.delete(key);
+    this.map.set(key, value);
+    return value;
+  }
+
+  /** @param {string} key @param {*} value */
+  set(key, value) {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.size) this.map.delete(this.map.keys().next().value);
+  }
+
+  /** @param {string} key */
+  delete(key) {
+    this.map.delete(key);
+  }
+}
+
+/**
+ * Client of the featureviz routes. JSON answers and decoded images are
+ * cached (a logged step never changes); `refresh()` drops the run lists.
+ */
+export class Api {
+  /** @param {typeof fetch} [fetchImpl] */
+  constructor(fetchImpl) {
+    this.fetch = fetchImpl || window.fetch.bind(window);
+    this.json = new Lru(400);
+    this.images = new Lru(120);
+  }
+
+  /**
+   * @param {string} url
+   * @param {boolean} [cache]
+   * @returns {Promise<*>}
+   */
+  getJson(url, cache = true) {
+    const hit = cache ? this.json.get(url) : undefined;
+    if (hit) return hit;
+    const promise = this._fetchJson(url);
+    if (cache) {
+      this.json.set(url, promise);
+      // A failed request is not cached: the next attempt asks again.
+      promise.catch(() => this.json.delete(url));
+    }
+    return promise;
+  }
+
+  /** @param {string} url */
+  async _fetchJson(url) {
+    let response;
+    try {
+      response = await this.fetch(url, {credentials: 'same-origin'});
+    } catch (err) {
+      throw new ApiError(`cannot reach TensorBoard (${err && err.message})`, 0, url);
+    }
+    const text = await response.text();
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch (err) {
+      body = null;
+    }
+    if (!response.ok) {
+      const detail = body && typeof body.error === 'string' ? body.error : text.slice(0, 200);
+      throw new ApiError(
+          `${response.status} ${response.statusText}: ${detail || 'no message'}`,
+          response.status, url);
+    }
+    if (body == null) throw new ApiError('the server sent no JSON', response.status, url);
+    return body;
+  }
+
+  /** @returns {Promise<{runs: string[], sampling: Sampling}>} */
+  runs() {
+    return this.getJson(routeUrl('runs'), false);
+  }
+
+  /**
+   * @param {string} run
+   * @param {boolean} [fresh]  bypass the cache (after a reload)
+   * @returns {Promise<LayersDoc>}
+   */
+  layers(run, fresh = false) {
+    const url = routeUrl('layers', {run});
+    if (fresh) this.json.delete(url);
+    return this.getJson(url);
+  }
+
+  /**
+   * @param {{run: string, layer: string, kind: string, step?: ?number, sample?: ?number}} q
+   * @returns {Promise<GridDoc>}
+   */
+  grid(q) {
+    return this.getJson(routeUrl('grid', {
+      run: q.run, layer: q.layer, kind: q.kind, step: q.step, sample: q.sample,
+    }), q.step != null);
+  }
+
+  /**
+   * @param {string} run
+   * @param {boolean} [fresh]
+   * @returns {Promise<ScalarsDoc>}
+   */
+  scalars(run, fresh = false) {
+    const url = routeUrl('scalars', {run});
+    if (fresh) this.json.delete(url);
+    return this.getJson(url);
+  }
+
+  /**
+   * Fetch and decode the PNG of a grid, exactly as stored: no colour
+   * conversion, alpha not premultiplied.
+   *
+   * @param {string} imageUrl   the grid's image_url
+   * @returns {Promise<Pixels>}
+   */
+  pixels(imageUrl) {
+    const url = sameOriginUrl(imageUrl);
+    const hit = this.images.get(url);
+    if (hit) return hit;
+    const promise = this._decode(url);
+    this.images.set(url, promise);
+    promise.catch(() => this.images.delete(url));
+    return promise;
+  }
+
+  /** @param {string} url */
+  async _decode(url) {
+    let response;
+    try {
+      response = await this.fetch(url, {credentials: 'same-origin'});
+    } catch (err) {
+      throw new ApiError(`cannot reach TensorBoard (${err && err.message})`, 0, url);
+    }
+    if (!response.ok) {
+      let detail = '';
+      try {
+        const body = JSON.parse(await response.text());
+        detail = body && typeof body.error === 'string' ? body.error : '';
+      } catch (err) {
+        detail = '';
+      }
+      throw new ApiError(`image: ${response.status} ${response.statusText} ${detail}`.trim(),
+          response.status, url);
+    }
+    const blob = await response.blob();
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob, {
+        premultiplyAlpha: 'none',
+        colorSpaceConversion: 'none',
+      });
+    } catch (err) {
+      throw new ApiError('the image could not be decoded', response.status, url);
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (
+      canvas.getContext('2d', {willReadFrequently: true}));
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    return {width: image.width, height: image.height, data: image.data};
+  }
+}

@@ -1,0 +1,241 @@
+// View: one channel large, with a colour scale labelled in real values
+// (from the tile's lo/hi), its stats, and the same channel at other steps
+// (and in the compared run) side by side.
+
+import {el, fmt, pct, replace} from './dom.js';
+import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
+import {describeTile, rangeText} from './gridview.js';
+
+/**
+ * @typedef {import('./api.js').GridDoc} GridDoc
+ * @typedef {import('./api.js').Pixels} Pixels
+ *
+ * @typedef {Object} TileRef
+ * @property {GridDoc} grid
+ * @property {Pixels} pixels
+ * @property {number} tile
+ *
+ * @typedef {Object} StripItem
+ * @property {string} label
+ * @property {?TileRef} ref         null while loading or when missing
+ * @property {string} [message]     why there is no tile
+ * @property {boolean} [current]
+ * @property {function(): void} [onClick]
+ */
+
+/**
+ * Draw one tile into a canvas at its own pixel size; CSS scales it.
+ *
+ * @param {HTMLCanvasElement} canvas
+ * @param {TileRef} ref
+ * @param {string} cmap
+ */
+export function drawTile(canvas, ref, cmap) {
+  canvas.width = ref.grid.tile_width;
+  canvas.height = ref.grid.tile_height;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.putImageData(colorizeTile(ref.pixels, ref.grid, ref.tile, resolveColormap(cmap, ref.grid)),
+      0, 0);
+}
+
+/**
+ * Scale a canvas so its longer side is about `box` CSS px, by a whole
+ * factor when the tile is smaller than the box.
+ *
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} box
+ */
+function fitCanvas(canvas, box) {
+  const side = Math.max(canvas.width, canvas.height, 1);
+  const factor = side <= box ? Math.floor(box / side) : box / side;
+  canvas.style.width = `${canvas.width * factor}px`;
+  canvas.style.height = `${canvas.height * factor}px`;
+}
+
+/** The channel panel. */
+export class ChannelView {
+  /**
+   * @param {{onClose: function(): void, onMove: function(number): void}} options
+   */
+  constructor({onClose, onMove}) {
+    this.title = el('h2', {className: 'fv-channel-title'});
+    this.subtitle = el('div', {className: 'fv-muted'});
+    this.canvas = el('canvas', {className: 'fv-canvas fv-channel-canvas', testid: 'channel-canvas',
+      attrs: {role: 'img'}});
+    this.readout = el('div', {className: 'fv-readout', attrs: {'aria-live': 'polite'},
+      text: 'Point at a pixel to read its value.'});
+    this.scale = el('div', {className: 'fv-scale'});
+    this.stats = el('dl', {className: 'fv-stats'});
+    this.strip = el('div', {className: 'fv-strip', testid: 'channel-steps'});
+    this.compare = el('div', {className: 'fv-strip', testid: 'channel-compare'});
+    const close = el('button', {className: 'fv-close', text: '×',
+      attrs: {type: 'button', 'aria-label': 'Close channel', title: 'Close (Esc)'},
+      on: {click: () => onClose()}});
+    const prev = el('button', {text: '◀', attrs: {type: 'button', title: 'Previous channel',
+      'aria-label': 'Previous channel'}, on: {click: () => onMove(-1)}});
+    const next = el('button', {text: '▶', attrs: {type: 'button', title: 'Next channel',
+      'aria-label': 'Next channel'}, on: {click: () => onMove(1)}});
+    this.element = el('aside', {
+      className: 'fv-channel',
+      testid: 'channel-view',
+      attrs: {'aria-label': 'Channel', tabindex: '-1'},
+    },
+    el('div', {className: 'fv-channel-head'}, this.title, el('span', {className: 'fv-grow'}),
+        prev, next, close),
+    this.subtitle,
+    el('div', {className: 'fv-channel-body'}, this.canvas),
+    this.readout,
+    this.scale,
+    this.stats,
+    el('h3', {text: 'Same channel at other steps'}), this.strip,
+    this.compare);
+    this.element.hidden = true;
+    this.canvas.addEventListener('mousemove', (e) => this.hover(e));
+    /** @type {?TileRef} */
+    this.ref = null;
+  }
+
+  /**
+   * Show a tile.
+   *
+   * @param {TileRef} ref
+   * @param {string} cmap
+   * @param {string} context    run · layer · kind, for the subtitle
+   */
+  show(ref, cmap, context) {
+    this.ref = ref;
+    this.cmap = cmap;
+    const {grid, tile} = ref;
+    const what = describeTile(grid, tile);
+    this.element.hidden = false;
+    this.title.textContent = what.label;
+    this.subtitle.textContent = `${context} · step ${grid.step} · image ${grid.sample + 1}`;
+    drawTile(this.canvas, ref, cmap);
+    fitCanvas(this.canvas, 300);
+    this.canvas.setAttribute('aria-label', `${what.label} at step ${grid.step}`);
+    this.readout.textContent = 'Point at a pixel to read its value.';
+    this.renderScale(grid, tile, cmap);
+    this.renderStats(grid, tile);
+  }
+
+  hide() {
+    this.element.hidden = true;
+    this.ref = null;
+  }
+
+  /**
+   * @param {GridDoc} grid
+   * @param {number} tile
+   * @param {string} cmap
+   */
+  renderScale(grid, tile, cmap) {
+    const lo = grid.lo ? grid.lo[tile] : null;
+    const hi = grid.hi ? grid.hi[tile] : null;
+    const used = isRgb(grid) ? 'grey' : resolveColormap(cmap, grid);
+    const bar = el('canvas', {className: 'fv-scale-bar', testid: 'colour-scale'});
+    bar.width = 256;
+    bar.height = 1;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (bar.getContext('2d'));
+    ctx.putImageData(new ImageData(scaleColors(used, lo, hi), 256, 1), 0, 0);
+    const labels = el('div', {className: 'fv-scale-labels'});
+    if (lo == null || hi == null) {
+      labels.appendChild(el('span', {text: 'no finite value in this channel'}));
+    } else {
+      for (const v of [lo, (lo + hi) / 2, hi]) labels.appendChild(el('span', {text: fmt(v)}));
+    }
+    const note = isRgb(grid) ? 'RGB tile: each colour linear over the same range' :
+      `${used} colour scale, linear in value`;
+    replace(this.scale, bar, labels, el('div', {className: 'fv-muted', text: note}));
+  }
+
+  /**
+   * @param {GridDoc} grid
+   * @param {number} tile
+   */
+  renderStats(grid, tile) {
+    const stats = grid.stats || {};
+    // Stats are per channel in `channels` order: one per tile for a tiles layout.
+    const index = grid.layout === 'tiles' ? tile : -1;
+    /** @param {string} key */
+    const stat = (key) => {
+      const list = /** @type {Object<string, Array<?number>>} */ (stats)[key];
+      return index >= 0 && Array.isArray(list) ? list[index] : undefined;
+    };
+    /** @type {Array<[string, string]>} */
+    const rows = [
+      ['range', rangeText(grid, tile)],
+      ['size', `${grid.tile_height}×${grid.tile_width}`],
+    ];
+    if (stat('mean') !== undefined) rows.push(['mean', fmt(stat('mean') ?? null)]);
+    if (stat('zero_fraction') !== undefined) {
+      rows.push(['zeros', pct(stat('zero_fraction') ?? null)]);
+    }
+    if (stat('nonfinite_fraction') !== undefined) {
+      rows.push(['non-finite', pct(stat('nonfinite_fraction') ?? null)]);
+    }
+    if (grid.layout === 'tiles' && grid.total_channels) {
+      rows.push(['channels logged', `${(grid.channels || []).length} of ${grid.total_channels}`]);
+    }
+    rows.push(['scale', `${grid.scale}${grid.symmetric ? ', symmetric' : ''}`]);
+    replace(this.stats, ...rows.flatMap(([k, v]) => [el('dt', {text: k}), el('dd', {text: v})]));
+  }
+
+  /** @param {MouseEvent} e */
+  hover(e) {
+    if (!this.ref) return;
+    const {grid, pixels, tile} = this.ref;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - rect.left) / rect.width) * grid.tile_width);
+    const y = Math.floor(((e.clientY - rect.top) / rect.height) * grid.tile_height);
+    if (x < 0 || y < 0 || x >= grid.tile_width || y >= grid.tile_height) return;
+    const value = valueAt(pixels, grid, tile, x, y);
+    const text = Array.isArray(value) ? value.map(fmt).join(', ') : fmt(value);
+    const what = describeTile(grid, tile, x, y);
+    this.readout.textContent = grid.layout === 'matrix' ?
+      `${what.label}: ${text}` : `(${y}, ${x}): ${text}`;
+  }
+
+  /**
+   * Render small multiples of the channel (other steps, other run).
+   *
+   * @param {'steps'|'compare'} which
+   * @param {StripItem[]} items
+   * @param {string} [heading]
+   */
+  setStrip(which, items, heading) {
+    const target = which === 'steps' ? this.strip : this.compare;
+    const figures = items.map((item) => {
+      const canvas = el('canvas', {className: 'fv-canvas fv-mini'});
+      const figure = el('figure', {
+        className: `fv-figure${item.current ? ' fv-current' : ''}`,
+        attrs: item.onClick ? {role: 'button', tabindex: '0', title: `Show ${item.label}`} : {},
+      });
+      if (item.ref) {
+        drawTile(canvas, item.ref, this.cmap || 'auto');
+        fitCanvas(canvas, 72);
+        figure.append(canvas, el('figcaption', {},
+            el('span', {text: item.label}),
+            el('span', {className: 'fv-muted', text: rangeText(item.ref.grid, item.ref.tile)})));
+      } else {
+        figure.append(el('div', {className: 'fv-mini fv-placeholder', text: item.message || '…'}),
+            el('figcaption', {text: item.label}));
+      }
+      if (item.onClick) {
+        const go = /** @type {function(): void} */ (item.onClick);
+        figure.addEventListener('click', go);
+        figure.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            go();
+          }
+        });
+      }
+      return figure;
+    });
+    if (which === 'compare') {
+      replace(target, ...(items.length ? [el('h3', {text: heading || ''}), ...figures] : []));
+    } else {
+      replace(target, ...figures);
+    }
+  }
+}
