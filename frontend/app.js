@@ -63,6 +63,22 @@ export function spreadSteps(steps, current, count) {
   return steps.filter((s) => picked.has(s));
 }
 
+/**
+ * True when the user is typing in a field of the TensorBoard page itself.
+ *
+ * @returns {boolean}
+ */
+function parentIsTyping() {
+  try {
+    const active = window.parent !== window ? window.parent.document.activeElement : null;
+    if (!active) return false;
+    return active.tagName === 'INPUT' || active.tagName === 'TEXTAREA' ||
+      active.tagName === 'SELECT' || /** @type {HTMLElement} */ (active).isContentEditable;
+  } catch (err) {
+    return false;
+  }
+}
+
 /** The Feature maps panel. */
 export class App {
   /** @param {HTMLElement} root */
@@ -359,6 +375,12 @@ export class App {
     this.layerList.setLayers(layers, this.state.layer || null);
     this.loadScalars(fresh);
     this.showLayer();
+    if (!this.focused) {
+      // Take the keyboard once, on opening, so j/k and the arrow keys work
+      // at once; never from a field the user is typing in.
+      this.focused = true;
+      if (!parentIsTyping()) this.layerList.select(this.state.layer || null, {focus: true});
+    }
   }
 
   /** @param {boolean} fresh */

@@ -9,14 +9,17 @@ Chromium through Playwright. Nothing here is imported by the package.
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
+from playwright.sync_api import expect, sync_playwright
 
 #: A layer name that would run a script if the panel used innerHTML.
 SCRIPT_LAYER = "<img src=x onerror=alert(1)>"
@@ -187,7 +190,6 @@ def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
     dead-channel scalars (what the callback writes) through the logger.
     """
     import keras
-    from tb_featureviz import metadata
     from tb_featureviz.logger import FeatureVizLogger
 
     keras.utils.set_random_seed(seed)
@@ -206,8 +208,7 @@ def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
     images = rng.uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
     x = rng.normal(size=(32, 32, 32, 3)).astype(np.float32)
     y = rng.normal(size=(32, 3)).astype(np.float32)
-    start = {layer.name: [w.copy() for w in layer.get_weights()[:1]] for layer in model.layers
-             if layer.get_weights()}
+    start = _kernels(model)
     logger = FeatureVizLogger(logdir, run=run)
     try:
         for step in range(steps):
@@ -215,19 +216,91 @@ def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
                 model.fit(x, y, epochs=1, batch_size=8, verbose=0)
             logger.log_filters(model, step)
             records = logger.log_activations(model, images, step)
-            if not drift:
-                continue
-            for name, (w0,) in start.items():
-                w = model.get_layer(name).get_weights()[0]
-                change = float(np.linalg.norm(w - w0) / max(np.linalg.norm(w0), 1e-12))
-                logger.log_scalar(metadata.scalar_tag(name, "drift/relative_change"), change, step)
-            for record in records:
-                if record.get("sample", 0) != 0 or record["kind"] != "activations":
-                    continue
-                zero = record["stats"]["zero_fraction"]
-                dead = sum(1 for z in zero if z is not None and z >= 1.0) / max(len(zero), 1)
-                logger.log_scalar(metadata.scalar_tag(record["layer"], "health/dead_fraction"),
-                                  dead, step)
+            if drift:
+                _drift_and_health(logger, model, start, records, step)
+    finally:
+        logger.close()
+    return {"run": run, "steps": list(range(steps))}
+
+
+def _drift_and_health(logger, model, start, records, step):
+    """Write the drift and dead-channel scalars the callback would write."""
+    from tb_featureviz import metadata
+
+    for name, w0 in start.items():
+        w = _find_layer(model, name).get_weights()[0]
+        change = float(np.linalg.norm(w - w0) / max(np.linalg.norm(w0), 1e-12))
+        logger.log_scalar(metadata.scalar_tag(name, "drift/relative_change"), change, step)
+    for record in records:
+        if record.get("sample", 0) != 0 or record["kind"] != "activations":
+            continue
+        zero = record["stats"]["zero_fraction"]
+        dead = sum(1 for z in zero if z is not None and z >= 1.0) / max(len(zero), 1)
+        logger.log_scalar(metadata.scalar_tag(record["layer"], "health/dead_fraction"), dead, step)
+
+
+def _find_layer(model, qualified):
+    layer = model
+    for part in qualified.split("/"):
+        layer = layer.get_layer(part)
+    return layer
+
+
+def _kernels(model, prefix=""):
+    """``{qualified name: first weight}`` of every layer with weights, nested included."""
+    out = {}
+    for layer in model.layers:
+        name = prefix + layer.name
+        if hasattr(layer, "layers") and layer.layers:
+            out.update(_kernels(layer, name + "/"))
+        elif layer.get_weights():
+            out[name] = layer.get_weights()[0].copy()
+    return out
+
+
+def write_xception_logs(logdir, run="xception", steps=3):
+    """Log ``keras.applications.Xception(weights=None)`` nested in a classifier.
+
+    Between steps the top blocks and the head are nudged, as fine-tuning
+    moves them; probe images are the package's two sample photos.
+    """
+    import keras
+    from PIL import Image
+
+    from tb_featureviz.logger import FeatureVizLogger
+
+    keras.utils.set_random_seed(0)
+    base = keras.applications.Xception(weights=None, include_top=False,
+                                       input_shape=(299, 299, 3))
+    inputs = keras.Input((299, 299, 3))
+    x = base(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = keras.layers.Dense(5, name="predictions")(x)
+    model = keras.Model(inputs, outputs, name="classifier")
+    data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "tb_featureviz", "data")
+    images = [np.asarray(Image.open(os.path.join(data, f"{name}.png")).convert("RGB"))
+              for name in ("chelsea", "astronaut")]
+    start = _kernels(model)
+    rng = np.random.default_rng(0)
+    nudge = {"block14": 0.08, "block13": 0.04, "predictions": 0.12}
+    logger = FeatureVizLogger(logdir, run=run, max_channels=64)
+    try:
+        for step in range(steps):
+            if step:
+                for name in start:
+                    scale = next((v for k, v in nudge.items() if k in name), 0.0)
+                    if not scale:
+                        continue
+                    layer = _find_layer(model, name)
+                    weights = layer.get_weights()
+                    w = weights[0]
+                    weights[0] = (w + scale * w.std() * rng.normal(size=w.shape)).astype(w.dtype)
+                    layer.set_weights(weights)
+            logger.log_filters(model, step)
+            records = logger.log_activations(
+                model, images, step, preprocess=keras.applications.xception.preprocess_input)
+            _drift_and_health(logger, model, start, records, step)
     finally:
         logger.close()
     return {"run": run, "steps": list(range(steps))}
@@ -341,3 +414,76 @@ def plugin_frame(page, timeout=30000):
                 return frame
         page.wait_for_timeout(100)  # lets Playwright process frame events
     raise AssertionError(f"no featureviz iframe; frames: {[f.url for f in page.frames]}")
+
+
+@contextlib.contextmanager
+def chromium():
+    """A headless Debian Chromium for the duration of the block."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def watched_page(browser, viewport=None, **context_options):
+    """A page in a fresh context; fails on console errors or dialogs at exit.
+
+    ``page.watch`` is the :class:`ConsoleWatch`; a test that provokes an
+    expected error removes it from ``page.watch.errors``.
+    """
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800},
+                                  **context_options)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.watch = ConsoleWatch(page)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert page.watch.dialogs == [], f"a dialog opened: {page.watch.dialogs}"
+    assert page.watch.errors == [], "console errors:\n" + "\n".join(page.watch.errors)
+
+
+def open_panel(page, tensorboard, hash_state=""):
+    """Open TensorBoard on the Feature maps tab; return the panel's frame."""
+    page.goto(f"{tensorboard.url}/#featureviz{hash_state}")
+    frame = plugin_frame(page)
+    expect(frame.locator('[data-testid="layer-item"]').first).to_be_attached()
+    return frame
+
+
+def shown_step(frame):
+    text = frame.locator('[data-testid="step-label"]').text_content()
+    return int(re.search(r"\d+", text).group())
+
+
+def wait_grid(frame, layer, kind_label, step=None):
+    """Wait until the main pane shows `layer`'s grid (at `step`)."""
+    expect(frame.locator(".fv-layer-title")).to_have_text(layer)
+    caption = frame.locator(".fv-main-pane .fv-pane-caption")
+    step_text = str(step) if step is not None else r"\d+"
+    pattern = rf"{kind_label} · step {step_text}\b"
+    expect(caption).to_have_text(re.compile(pattern))
+    expect(frame.locator('[data-testid="grid-view"]')).not_to_have_attribute("aria-busy", "true")
+
+
+def frame_state(frame):
+    """The state the panel wrote to its own location.hash."""
+    hash_text = frame.evaluate("() => location.hash").lstrip("#")
+    return dict(urllib.parse.parse_qsl(hash_text))
+
+
+def canvas_rgba(frame, selector):
+    """Pixels of a canvas as an [H, W, 4] uint8 array."""
+    data = frame.evaluate(
+        """(sel) => {
+          const c = document.querySelector(sel);
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          return {w: c.width, h: c.height, data: Array.from(d)};
+        }""",
+        selector,
+    )
+    return np.array(data["data"], dtype=np.uint8).reshape(data["h"], data["w"], 4)

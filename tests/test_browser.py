@@ -16,10 +16,11 @@ import urllib.parse
 import numpy as np
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+# Not importorskip: these tests must run (and fail loudly) wherever the suite runs.
+from playwright.sync_api import expect
 
-import browser_fixtures as bf  # noqa: E402
+import browser_fixtures as bf
+from browser_fixtures import canvas_rgba, frame_state, open_panel, shown_step, wait_grid
 
 CNN_STEPS = 12  # more than the 10 samples TensorBoard keeps by default
 
@@ -42,65 +43,14 @@ def tensorboard(logdir):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = bf.launch_chromium(p)
+    with bf.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    watch = bf.ConsoleWatch(page)
-    page.watch = watch
-    yield page
-    context.close()
-    assert watch.dialogs == [], f"a dialog opened: {watch.dialogs}"
-    assert watch.errors == [], "console errors:\n" + "\n".join(watch.errors)
-
-
-def open_panel(page, tensorboard, hash_state=""):
-    """Open TensorBoard on the Feature maps tab; return the panel's frame."""
-    page.goto(f"{tensorboard.url}/#featureviz{hash_state}")
-    frame = bf.plugin_frame(page)
-    expect(frame.locator('[data-testid="layer-item"]').first).to_be_attached()
-    return frame
-
-
-def shown_step(frame):
-    text = frame.locator('[data-testid="step-label"]').text_content()
-    return int(re.search(r"\d+", text).group())
-
-
-def wait_grid(frame, layer, kind_label, step=None):
-    """Wait until the main pane shows `layer`'s grid (at `step`)."""
-    expect(frame.locator(".fv-layer-title")).to_have_text(layer)
-    caption = frame.locator(".fv-main-pane .fv-pane-caption")
-    step_text = str(step) if step is not None else r"\d+"
-    pattern = rf"{kind_label} · step {step_text}\b"
-    expect(caption).to_have_text(re.compile(pattern))
-    expect(frame.locator('[data-testid="grid-view"]')).not_to_have_attribute("aria-busy", "true")
-
-
-def frame_state(frame):
-    """The state the panel wrote to its own location.hash."""
-    hash_text = frame.evaluate("() => location.hash").lstrip("#")
-    return dict(urllib.parse.parse_qsl(hash_text))
-
-
-def canvas_rgba(frame, selector):
-    """Pixels of a canvas as an [H, W, 4] uint8 array."""
-    data = frame.evaluate(
-        """(sel) => {
-          const c = document.querySelector(sel);
-          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-          return {w: c.width, h: c.height, data: Array.from(d)};
-        }""",
-        selector,
-    )
-    return np.array(data["data"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
+    with bf.watched_page(browser) as page:
+        yield page
 
 
 def served_png(tensorboard, run, layer, kind, step, sample=0):
@@ -361,11 +311,8 @@ def test_backend_error_is_shown(page, tensorboard):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_phone_width_and_themes(browser, tensorboard, scheme):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme,
-                                  device_scale_factor=1)
-    page = context.new_page()
-    watch = bf.ConsoleWatch(page)
-    try:
+    with bf.watched_page(browser, viewport={"width": 390, "height": 844},
+                         color_scheme=scheme) as page:
         frame = open_panel(page, tensorboard, "&fv-run=cnn&fv-layer=block1_conv1")
         wait_grid(frame, "block1_conv1", "Activations")
         expect(frame.locator('[data-testid="layer-item"]').first).to_be_visible()
@@ -377,6 +324,3 @@ def test_phone_width_and_themes(browser, tensorboard, scheme):
         channels = [int(v) for v in re.findall(r"\d+", background)[:3]]
         assert (sum(channels) < 200) == (scheme == "dark"), background
         page.screenshot(path=os.path.join(bf.artifacts_dir(), f"phone-{scheme}.png"))
-    finally:
-        context.close()
-    assert watch.dialogs == [] and watch.errors == [], watch.errors
