@@ -295,7 +295,7 @@ def tensorboard_flags(logdir, load_fast, samples_per_plugin=""):
     return tb.flags
 
 
-def _expected_listing(logs, samples_per_plugin):
+def expected_listing(logs):
     """``{(plugin, run, tag): max_step}`` that a fully loaded provider lists."""
     out = {}
     for run, log in logs.items():
@@ -310,7 +310,7 @@ def _expected_listing(logs, samples_per_plugin):
     return out
 
 
-def _listing(data_provider):
+def provider_listing(data_provider):
     from tensorboard import context
 
     ctx = context.RequestContext()
@@ -325,13 +325,13 @@ def _listing(data_provider):
 
 
 @contextlib.contextmanager
-def tensorboard_app(logdir, logs, load_fast, samples_per_plugin="", timeout=60):
+def tensorboard_app(logdir, expected, load_fast, samples_per_plugin="", timeout=120):
     """The TensorBoard WSGI app over ``logdir``, fully loaded.
 
     With ``load_fast`` the Rust data server is started as TensorBoard starts
-    it, and the app is handed out once it lists every tag of ``logs`` at
-    its last step (the server loads in the background); it is stopped on
-    exit.
+    it, and the app is handed out once it lists ``expected`` (see
+    :func:`expected_listing`: every tag at its last step; the server loads
+    in the background); it is stopped on exit.
 
     Yields:
         ``(app, flags)``.
@@ -354,9 +354,8 @@ def tensorboard_app(logdir, logs, load_fast, samples_per_plugin="", timeout=60):
             )
             ingester.start()
             multiplexer = None
-            expected = _expected_listing(logs, samples_per_plugin)
             deadline = time.monotonic() + timeout
-            while _listing(ingester.data_provider) != expected:
+            while provider_listing(ingester.data_provider) != expected:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"data server did not load {logdir} in {timeout} s")
                 time.sleep(0.1)
