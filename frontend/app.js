@@ -449,7 +449,8 @@ export class App {
     if (step === this.state.step) return;
     this.state.step = step;
     this.stepBar.set({steps: this.stepBar.steps, step, written: this.kindInfo()?.written,
-      events: this.doc ? this.doc.events : []});
+      events: this.doc ? this.doc.events : [],
+      sampling: this.doc ? this.doc.sampling : undefined});
     this.commit();
     this.scheduleGrid();
   }
@@ -540,7 +541,8 @@ export class App {
     if (this.state.sample == null || this.state.sample < 0 || this.state.sample >= samples) {
       this.state.sample = 0;
     }
-    this.stepBar.set({steps, step, written: info.written, events: this.doc ? this.doc.events : []});
+    this.stepBar.set({steps, step, written: info.written, events: this.doc ? this.doc.events : [],
+      sampling: this.doc ? this.doc.sampling : undefined});
     this.renderSamples();
     this.commit();
     this.loadGrid();

@@ -197,6 +197,9 @@ export class LayerList {
     const header = el('div', {className: 'fv-group-header'}, toggle);
     if (node.layer) {
       header.appendChild(this.renderLayer(node.layer, depth));
+      // Shown instead of the model's row while the filter hides that row.
+      header.appendChild(el('span', {className: 'fv-group-label fv-model-fallback',
+        text: node.label || ''}));
     } else {
       header.appendChild(el('span', {className: 'fv-group-label', text: node.label || ''}));
       header.appendChild(el('span', {className: 'fv-muted fv-group-size',

@@ -29,6 +29,7 @@ export function nearestStep(steps, step) {
  * @property {number[]} steps           kept steps, ascending
  * @property {?number} step             the step shown
  * @property {number} [written]         records written for this grid
+ * @property {import('./api.js').Sampling} [sampling]  TensorBoard's active limits
  * @property {Array<{step: number, type: string, trainable?: string[], frozen?: string[]}>} [events]
  */
 
@@ -74,6 +75,7 @@ export class StepBar {
     this.label.textContent = info.step == null ? 'no steps' : `step ${info.step}`;
     this.position.textContent = this.steps.length ?
       `${index + 1} of ${this.steps.length} kept` : '';
+    this.position.title = limitText(info.sampling);
     this.renderEvents(info);
     const kept = this.steps.length;
     const written = info.written || 0;
@@ -135,4 +137,18 @@ function describeEvent(event) {
     return parts.join(', ') || 'trainable layers changed';
   }
   return event.type;
+}
+
+/**
+ * The active sample limits, in words (0 means TensorBoard keeps all).
+ *
+ * @param {import('./api.js').Sampling|undefined} sampling
+ * @returns {string}
+ */
+export function limitText(sampling) {
+  if (!sampling) return '';
+  /** @param {number|undefined} n */
+  const words = (n) => (n === 0 ? 'all' : n == null ? 'the default number of' : `up to ${n}`);
+  return `TensorBoard keeps ${words(sampling.images)} images and ${words(sampling.featureviz)} ` +
+    `records per grid; ${SAMPLES_FLAG} keeps all.`;
 }

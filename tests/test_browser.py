@@ -217,6 +217,12 @@ def test_channel_zoom_draws_the_served_pixels(page, tensorboard):
     assert not [u for u in requests if "/featureviz/" in u]
     page.screenshot(path=os.path.join(bf.artifacts_dir(), "channel-zoom.png"))
 
+    # Zoom: whole-number factors keep every grid pixel a square block.
+    frame.locator('[data-testid="zoom-select"]').select_option("2")
+    expect(canvas).to_have_css("width", f"{grid['width'] * 2}px")
+    expect(canvas).to_have_css("image-rendering", "pixelated")
+    assert frame_state(frame)["zoom"] == "2"
+
 
 def test_reload_restores_state_from_url_hash(page, tensorboard):
     frame = open_panel(page, tensorboard)
@@ -324,3 +330,76 @@ def test_phone_width_and_themes(browser, tensorboard, scheme):
         channels = [int(v) for v in re.findall(r"\d+", background)[:3]]
         assert (sum(channels) < 200) == (scheme == "dark"), background
         page.screenshot(path=os.path.join(bf.artifacts_dir(), f"phone-{scheme}.png"))
+
+
+def test_panel_modules_pure_functions(page, tensorboard):
+    """The panel's pure functions, imported as served, in the plugin's frame."""
+    frame = open_panel(page, tensorboard)
+    result = frame.evaluate(
+        """async () => {
+          const cm = await import('./colormap.js');
+          const st = await import('./state.js');
+          const ll = await import('./layerlist.js');
+          const gv = await import('./gridview.js');
+          const sb = await import('./steps.js');
+          const app = await import('./app.js');
+          const weird = 'a&b=c#d/<img src=x onerror=alert(1)> é';
+          const state = {run: weird, layer: 'x/y', kind: 'filters', step: 30, sample: 1,
+                         channel: 7, cmap: 'viridis'};
+          const grid = {layout: 'tiles', width: 11, height: 5, rows: 1, cols: 2, pad: 1,
+                        tile_width: 5, tile_height: 5, channels: [4, 9], lo: [-2, 0], hi: [2, 1],
+                        kind: 'activations', sample: 0};
+          const mosaic = {...grid, layout: 'mosaic', rows: 2, cols: 2, height: 11,
+                          input_channels: [0, 1], lo: [0, 0, 0, 0], hi: [1, 1, 1, 1]};
+          const tree = ll.buildTree([
+            {name: 'conv', path: [], is_model: false},
+            {name: 'base', path: [], is_model: true},
+            {name: 'base/block1_conv1', path: ['base'], is_model: false},
+            {name: 'base/block1_conv2', path: ['base'], is_model: false},
+            {name: 'base/block2_pool', path: ['base'], is_model: false},
+            {name: 'head', path: [], is_model: false},
+          ]);
+          const div = cm.tileIndex('diverging', -2, 2);
+          return {
+            roundTrip: st.parseHash(st.formatHash(state)),
+            prefixed: st.parseHash('#featureviz&fv-layer=q&layer=no&fv-step=x', 'fv-'),
+            tree: tree.map((n) => n.type === 'layer' ? n.layer.name :
+              [n.label, n.children.map((c) => c.label || c.layer.name)]),
+            hit: [gv.hitTest(grid, 6, 2), gv.hitTest(grid, 5, 2), gv.hitTest(grid, 10, 4)],
+            tileOfMosaic: gv.tileOf(mosaic, 9, 1),
+            describeMosaic: gv.describeTile(mosaic, 3).label,
+            divergingMid: [div[0], div[128], div[255]],
+            divergingPositive: Array.from(cm.tileIndex('diverging', 0, 1).slice(0, 2)),
+            value: cm.valueAt({width: 11, height: 5, data: new Uint8ClampedArray(11 * 5 * 4).fill(255)},
+                              grid, 0, 0, 0),
+            nearest: [sb.nearestStep([0, 5, 10], 7), sb.nearestStep([5, 10], 1),
+                      sb.nearestStep([0, 5], null)],
+            spread: app.spreadSteps([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4, 4),
+            zoom: [gv.zoomFactor('auto', {width: 100}, 450), gv.zoomFactor('auto', {width: 900}, 450),
+                   gv.zoomFactor('3', {width: 100}, 450)],
+            shape: ll.shapeText([null, 149, 149, 32]),
+          };
+        }"""
+    )
+    assert result["roundTrip"] == {"run": "a&b=c#d/<img src=x onerror=alert(1)> é", "layer": "x/y",
+                                   "kind": "filters", "step": 30, "sample": 1, "channel": 7,
+                                   "cmap": "viridis"}
+    assert result["prefixed"] == {"layer": "q"}
+    # A nested model is a group holding its layers, grouped by block.
+    assert result["tree"] == ["conv", ["base", ["block1", "block2"]], "head"]
+    assert result["hit"] == [{"tile": 1, "x": 0, "y": 2}, None, {"tile": 1, "x": 4, "y": 4}]
+    assert result["tileOfMosaic"] == 3
+    assert result["describeMosaic"] == "input 1 → filter 9"
+    assert result["divergingMid"] == [0, 128, 255]
+    assert result["divergingPositive"] == [128, 128]
+    assert result["value"] == 2  # byte 255 of a tile spanning -2..2
+    assert result["nearest"] == [5, 5, 5]
+    assert 4 in result["spread"] and len(result["spread"]) <= 4
+    assert result["zoom"] == [4, 1, 3]
+    assert result["shape"] == "149×149×32"
+
+    # The console watch sees the plugin frame's console (so the other tests' checks mean something).
+    frame.evaluate("() => console.error('featureviz watch self-check')")
+    page.wait_for_timeout(100)
+    assert any("featureviz watch self-check" in e for e in page.watch.errors)
+    page.watch.errors = [e for e in page.watch.errors if "self-check" not in e]
