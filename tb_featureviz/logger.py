@@ -439,6 +439,289 @@ class FeatureVizLogger:
             self._reported.add(key)
             warnings.warn(message, stacklevel=3)
 
+    # =====================================================================
+    # Callback support (issue 3): drift from the starting kernels, channel
+    # health, filter change grids, and a background write path. This block
+    # only adds methods; FeatureVizCallback is their main user, and each is
+    # usable from a custom training loop as well.
+    # =====================================================================
+
+    # The background writer (see submit) is created on first use.
+    _background = None
+    _pending = ()
+
+    def select_for_step(self, model, layers=None):
+        """Resolve ``layers`` once for both halves of a step: feature maps and kernels.
+
+        A layer is chosen when it has a 2-D output (its activations are
+        logged), kernels with a drawing rule (its filters are logged), or
+        both. A layer named explicitly that has neither raises.
+
+        Returns:
+            ``(activation_infos, kernel_infos)``: lists of
+            :class:`tb_featureviz.layers.LayerInfo`, in model order.
+
+        Raises:
+            ValueError, TypeError: as :func:`tb_featureviz.layers.select_layers`.
+        """
+        from tb_featureviz import layers as layer_lib
+
+        _check_model(model)
+
+        def either(info):
+            spatial = layer_lib.has_spatial_output(info)
+            kernel = _kernel_requirement(info)
+            if spatial is None or kernel is None:
+                return None
+            return f"{spatial}, and {kernel}"
+
+        selection = layer_lib.select_layers(model, layers, requirement=either)
+        self._report(selection.skipped, "activations or filters")
+        activation = [info for info in selection.layers if layer_lib.has_spatial_output(info) is None]
+        kernel = [info for info in selection.layers if _kernel_requirement(info) is None]
+        return activation, kernel
+
+    def capture_kernels(self, model, layers=None):
+        """Copies of the selected layers' kernels, with the layers.
+
+        Args:
+            model: a built Keras model.
+            layers: see :meth:`log_filters`: layers whose kernels can be drawn.
+
+        Returns:
+            ``{qualified name: (layer, {kernel name: float32 array})}``. The
+            arrays are copies: later training does not change them.
+        """
+        from tb_featureviz import layers as layer_lib
+
+        _check_model(model)
+        selection = layer_lib.select_layers(model, layers, requirement=_kernel_requirement)
+        self._report(selection.skipped, "filters")
+        return {info.name: (info.layer, layer_lib.kernel_arrays(info.layer)) for info in selection.layers}
+
+    def snapshot_kernels(self, model, layers=None):
+        """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.
+
+        Example:
+            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
+            >>> model.fit(x, y)  # doctest: +SKIP
+            >>> logger.log_step(model, None, step=1, initial=start)  # doctest: +SKIP
+
+        Returns:
+            ``{qualified layer name: {kernel name: float32 array}}`` (copies).
+        """
+        return {name: arrays for name, (_layer, arrays) in self.capture_kernels(model, layers).items()}
+
+    def filter_change_jobs(self, layer_name, layer, current, initial):
+        """Jobs drawing ``W - W0`` of a layer as kind ``filter_change``.
+
+        The change is drawn like the layer's ``filters`` grid (same tiles,
+        same channels), on one symmetric scale for the whole grid, so that the
+        filters that moved most stand out and an unchanged layer is flat grey.
+
+        Args:
+            layer_name: qualified name.
+            layer: the Keras layer (its class picks the drawing rule).
+            current, initial: ``{kernel name: array}`` now and at the start.
+        """
+        change = {name: np.asarray(current[name], np.float32) - np.asarray(initial[name], np.float32)
+                  for name in current}
+        return [
+            dataclasses.replace(job, kind="filter_change", scale="layer")
+            for job in self.kernel_jobs(layer_name, layer, change)
+            if job.kind == "filters"
+        ]
+
+    def drift_scalars(self, layer_name, class_name, current, initial):
+        """``{tag: value}`` of the drift scalars of one layer (see :mod:`tb_featureviz.drift`)."""
+        from tb_featureviz import drift
+
+        summary = drift.drift_summary(class_name, current, initial)
+        return {metadata.scalar_tag(layer_name, "drift/" + name): summary[name] for name in drift.DRIFT_NAMES}
+
+    def health_scalars(self, jobs):
+        """``{tag: value}`` of the channel-health scalars of ``activations`` jobs.
+
+        Computed over the channels the jobs hold: pass jobs built without a
+        channel cap (``max_channels=None``) to cover every channel.
+        """
+        from tb_featureviz import drift
+
+        scalars = {}
+        for job in jobs:
+            if job.kind == "activations":
+                health = drift.channel_health(job.samples)
+                for name in drift.HEALTH_NAMES:
+                    scalars[metadata.scalar_tag(job.layer, "health/" + name)] = health[name]
+        return scalars
+
+    def cap_jobs(self, jobs, max_channels):
+        """Jobs holding at most ``max_channels`` output channels each (None: unchanged).
+
+        Keeps the first channels: tiles of a ``tiles`` grid, columns of a
+        ``matrix`` or ``mosaic`` grid. Records list the channels they hold and
+        ``total_channels``; a warning names each capped layer once.
+        """
+        if max_channels is None:
+            return list(jobs)
+        capped = []
+        for job in jobs:
+            if len(job.channels) <= max_channels:
+                capped.append(job)
+                continue
+            keep = max_channels
+            self._warn_once(
+                (job.layer, "cap"),
+                f"Layer {job.layer!r} has {job.total_channels} channels; logging channels 0..{keep - 1} "
+                f"(max_channels={keep}). Records list the channels they hold.",
+            )
+            if job.layout == "tiles":
+                samples = [tiles[:keep] for tiles in job.samples]
+                cols = job.cols
+            elif job.layout == "matrix":
+                samples = [tiles[:, :, :keep] for tiles in job.samples]
+                cols = job.cols
+            elif job.layout == "mosaic":
+                samples = []
+                for tiles in job.samples:
+                    rows = tiles.shape[0] // job.cols
+                    grid = tiles.reshape((rows, job.cols) + tiles.shape[1:])[:, :keep]
+                    samples.append(grid.reshape((rows * keep,) + tiles.shape[1:]))
+                cols = keep
+            else:
+                raise ValueError(f"cap_jobs expects layouts 'tiles', 'matrix' or 'mosaic'. Received: {job.layout!r}")
+            capped.append(dataclasses.replace(job, samples=samples, channels=list(job.channels[:keep]), cols=cols))
+        return capped
+
+    def write_scalars(self, scalars, step):
+        """Write ``{tag: value}`` as standard scalar summaries at ``step``."""
+        for tag, value in scalars.items():
+            self.writer.write_scalar(tag, value, step)
+
+    def write_events(self, events, step):
+        """Write the training-events document (``featureviz/_events``) at ``step``.
+
+        Args:
+            events: list of event dicts, e.g. ``{"type": "trainable",
+                "trainable": [...], "frozen": [...]}``; ``step`` is added.
+        """
+        document = {
+            "version": metadata.FORMAT_VERSION,
+            "events": [{"step": int(step), **event} for event in events],
+        }
+        self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
+
+    def write_step(self, step, activation_jobs=(), kernels=None, initial=None, *, max_channels=None,
+                   health=True, events=None, model=None):
+        """Draw and write one step from data taken earlier (the slow half of a logged step).
+
+        Nothing here touches the model's variables, so it may run on the
+        background thread (:meth:`submit`) while training goes on.
+
+        Args:
+            step: global step.
+            activation_jobs: from :meth:`activation_jobs`, ideally built
+                without a channel cap so that channel health covers every
+                channel; ``max_channels`` caps them afterwards.
+            kernels: ``{name: (layer, arrays)}`` from :meth:`capture_kernels`.
+            initial: ``{name: arrays}`` starting kernels (:meth:`snapshot_kernels`);
+                layers found in it also get drift scalars and a
+                ``filter_change`` grid.
+            max_channels: output channels per grid (None for all).
+            health: write the channel-health scalars of the activations.
+            events: event dicts for ``featureviz/_events`` (see :meth:`write_events`).
+            model: writes the model structure with the run's first grids.
+
+        Returns:
+            ``(records, scalars)``: the grid records (see :meth:`log_activations`)
+            and ``{tag: value}`` of the scalars written.
+        """
+        step = self._check_step(step)
+        scalars = self.health_scalars(activation_jobs) if health else {}
+        jobs = list(activation_jobs)
+        for name, (layer, arrays) in (kernels or {}).items():
+            jobs.extend(self.kernel_jobs(name, layer, arrays))
+            if initial is not None and name in initial:
+                scalars.update(self.drift_scalars(name, type(layer).__name__, arrays, initial[name]))
+                jobs.extend(self.filter_change_jobs(name, layer, arrays, initial[name]))
+        jobs = self.cap_jobs(jobs, max_channels)
+        drawn = self.draw(jobs)
+        documents, records = self.records_for(jobs, drawn, step)
+        if events:
+            self.write_events(events, step)
+        if documents:
+            self.write(documents, step, model)
+        self.write_scalars(scalars, step)
+        self.flush()
+        return records, scalars
+
+    def log_step(self, model, images, step, layers=None, initial=None, *, preprocess=None,
+                 max_channels=None, health=True):
+        """Log activations, filters, channel health and drift of one step at once.
+
+        The synchronous twin of what :class:`tb_featureviz.FeatureVizCallback`
+        does at a logged step, for custom training loops.
+
+        Example:
+            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
+            >>> for step in range(1, 10):  # doctest: +SKIP
+            ...     train_one_epoch(model)
+            ...     logger.log_step(model, "cat.png", step, initial=start)
+
+        Args:
+            model, images, step, preprocess: see :meth:`log_activations`;
+                ``images=None`` logs kernels only.
+            layers: chosen as by :meth:`select_for_step`: feature maps of
+                those with a 2-D output, filters (and drift) of those with
+                kernels.
+            initial: starting kernels from :meth:`snapshot_kernels`, or None
+                for no drift.
+            max_channels, health: see :meth:`write_step`.
+
+        Returns:
+            ``(records, scalars)`` as :meth:`write_step`.
+        """
+        step = self._check_step(step)
+        activation_infos, kernel_infos = self.select_for_step(model, layers)
+        activation = []
+        if images is not None and activation_infos:
+            activation = self.activation_jobs(model, images, [i.layer for i in activation_infos], preprocess)
+        kernels = self.capture_kernels(model, [i.layer for i in kernel_infos]) if kernel_infos else {}
+        return self.write_step(
+            step, activation, kernels, initial, max_channels=max_channels, health=health, model=model,
+        )
+
+    def submit(self, function, *args, max_pending=1):
+        """Run ``function(*args)`` on this logger's background writer thread.
+
+        Tasks run one at a time, in submission order, so their steps stay in
+        order on disk. When ``max_pending`` tasks are already waiting or
+        running, this call first waits for the oldest: memory stays bounded
+        when logging is faster than writing. Call :meth:`drain` before
+        :meth:`close`.
+
+        Returns:
+            a ``concurrent.futures.Future``.
+        """
+        if self._background is None:
+            self._background = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="featureviz-writer")
+            self._pending = []
+        self._pending = [future for future in self._pending if not future.done()]
+        while len(self._pending) >= max_pending:
+            concurrent.futures.wait([self._pending.pop(0)])
+        future = self._background.submit(function, *args)
+        self._pending.append(future)
+        return future
+
+    def drain(self):
+        """Wait for every task given to :meth:`submit`; stop the background thread."""
+        if self._background is None:
+            return
+        concurrent.futures.wait(self._pending)
+        self._background.shutdown(wait=True)
+        self._background = None
+        self._pending = []
+
 
 def _check_model(model):
     import keras
