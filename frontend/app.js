@@ -260,8 +260,16 @@ export class App {
 
   // ------------------------------------------------------------------ start
 
-  async start() {
-    this.applyTheme();
+  /**
+   * Load the runs, then the selected run. Also the Retry and reload action.
+   *
+   * @param {boolean} [fresh]  ask the server again for cached documents
+   */
+  async start(fresh = false) {
+    if (!this.themed) {
+      this.themed = true;
+      this.applyTheme();
+    }
     this.syncControls();
     this.layerList.showNotice(notice('loading', 'Loading runs…'));
     this.setGridNotice(notice('loading', 'Loading…'));
@@ -288,13 +296,13 @@ export class App {
       delete this.state.compare;
     }
     this.fillRunSelects();
-    await this.loadRun(false);
+    await this.loadRun(fresh);
   }
 
   /** @param {string} message */
   showFatal(message) {
     const retry = el('button', {text: 'Retry', attrs: {type: 'button'},
-      on: {click: () => this.start()}});
+      on: {click: () => this.start(true)}});
     replace(this.banner, el('div', {className: 'fv-notice fv-error', testid: 'error-state',
       attrs: {role: 'alert'}}, message, ' ', retry));
     this.layerList.showNotice(notice('error', 'No layers: the backend answered with an error.'));
@@ -403,7 +411,7 @@ export class App {
   }
 
   async reload() {
-    await this.start().catch(() => {});
+    await this.start(true);
   }
 
   // --------------------------------------------------------------- setters
@@ -651,7 +659,9 @@ export class App {
     if (!run || !layer || !kind || !info) return;
     const sample = Math.min(this.state.sample || 0, Math.max(0, (info.samples || 1) - 1));
     this.gridView.setAttribute('aria-busy', 'true');
-    this.setGridNotice(notice('loading', `Loading step ${this.state.step ?? ''}…`));
+    // A grid already on screen stays (dimmed by aria-busy) while the next
+    // one loads: no layout jump while the slider moves.
+    if (!this.shown) this.setGridNotice(notice('loading', `Loading step ${this.state.step ?? ''}…`));
     this.loadProbe(seq);
     const comparing = this.loadCompare(seq, sample);
     try {

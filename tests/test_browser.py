@@ -403,3 +403,15 @@ def test_panel_modules_pure_functions(page, tensorboard):
     page.wait_for_timeout(100)
     assert any("featureviz watch self-check" in e for e in page.watch.errors)
     page.watch.errors = [e for e in page.watch.errors if "self-check" not in e]
+
+
+def test_empty_log_directory_says_so(page, tensorboard):
+    page.route(re.compile(r".*/data/plugin/featureviz/runs$"), lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"runs": [], "sampling": {"images": 10, "featureviz": 10}})))
+    page.goto(f"{tensorboard.url}/#featureviz")
+    frame = bf.plugin_frame(page)
+    empty = frame.locator('.fv-layers [data-testid="empty-state"]')
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("No feature-map data")
+    expect(frame.locator('[data-testid="run-select"]')).to_be_disabled()
