@@ -1,0 +1,460 @@
+"""FeatureVizCallback: filter and feature-map grids, drift and channel health inside ``model.fit``.
+
+One line added to a fine-tuning script::
+
+    from tb_featureviz import FeatureVizCallback
+
+    viz = FeatureVizCallback("logs", "cat.png",
+                             preprocess=keras.applications.xception.preprocess_input)
+    model.fit(train, epochs=5, callbacks=[viz])          # base frozen
+    base.trainable = True
+    model.compile(keras.optimizers.Adam(1e-5), loss)
+    model.fit(train, epochs=5, callbacks=[viz])          # fine-tune: the same callback
+
+Then ``tensorboard --logdir logs`` shows the run ``featureviz``: grids in the
+Feature maps tab, drift and channel health in its chart and in Scalars.
+
+What it writes, and when:
+
+* **Steps** count training batches (optimizer steps) taken while the
+  callback was attached, across every ``fit`` call it is passed to, so they
+  keep growing when a second ``fit`` starts over with a new optimizer. Step 0
+  is the model before training.
+* **Schedule**: step 0 (at the first ``on_train_begin``), then every
+  ``freq`` epochs (or batches with ``unit="batch"``), and the last step of
+  every ``fit`` call. A step is never written twice.
+* **Grids**: feature maps of the probe images and the kernels of the
+  selected layers, plus ``filter_change`` (``W - W0``); the probe images
+  themselves once, at the first logged step.
+* **Drift** (scalars ``featureviz/<layer>/drift/relative_change``,
+  ``drift/cosine_mean``, ``drift/cosine_min``): each kernel layer against its
+  kernels at the first ``on_train_begin``, i.e. the pretrained weights.
+* **Channel health** (scalars ``featureviz/<layer>/health/dead_fraction``,
+  ``health/saturated_fraction``, ``health/nonfinite_fraction``): over every
+  channel of the layer's feature maps, not only the ones drawn.
+* **Events** (``featureviz/_events``): layers that became trainable or
+  frozen since the previous ``fit`` call (or logged step).
+
+Everything is written through the logger's own event file, never the
+default ``tf.summary`` writer, so it stays out of the runs of Keras'
+``TensorBoard`` callback. Under ``tf.distribute`` every worker computes and
+only the one where ``strategy.extended.should_save_summary`` is true (the
+chief) writes. Drawing, PNG encoding and writing run on a background thread;
+training waits only for the probe batch's forward pass and a copy of the
+kernels, and ``on_train_end`` waits for the last write.
+
+The on-disk format is documented in ``docs/format.md``.
+"""
+
+import os
+import uuid
+import warnings
+
+import keras
+
+from tb_featureviz import layers as layer_lib
+from tb_featureviz.logger import PROBE_LAYER, FeatureVizLogger
+
+#: Feature-map channels (and kernel columns) drawn per layer by default.
+DEFAULT_MAX_CHANNELS = 64
+
+#: Most layers :func:`default_layers` picks.
+DEFAULT_MAX_LAYERS = 8
+
+#: Units of the logging schedule.
+UNITS = ("epoch", "batch")
+
+
+def _spatial_size(info):
+    shape = layer_lib.output_shape(info.layer)
+    if getattr(info.layer, "data_format", "channels_last") == "channels_first":
+        return tuple(shape[2:])
+    return tuple(shape[1:-1])
+
+
+def default_layers(model, max_layers=DEFAULT_MAX_LAYERS):
+    """The layers the callback logs when none are named: one per resolution stage.
+
+    Among the conv layers with a 2-D output (nested models included), it
+    takes the first one and, for every output resolution, the last one in
+    model order: the output of each stage. On Xception that is
+    ``block1_conv1``, ``block2_sepconv2``, ``block3_sepconv2``,
+    ``block4_sepconv2``, ``block13_sepconv2`` and ``block14_sepconv2``. More
+    than ``max_layers`` are thinned evenly, keeping the first and the last.
+
+    Example:
+        >>> base = keras.applications.Xception(weights=None, include_top=False)  # doctest: +SKIP
+        >>> [info.name for info in default_layers(base)][:2]  # doctest: +SKIP
+        ['block1_conv1', 'block2_sepconv2']
+
+    Returns:
+        list of :class:`tb_featureviz.layers.LayerInfo` in model order.
+
+    Raises:
+        ValueError: when the model has no conv layer with a 2-D output.
+    """
+    convs = [
+        info for info in layer_lib.walk_layers(model)
+        if isinstance(info.layer, layer_lib.CONV_CLASSES) and layer_lib.has_spatial_output(info) is None
+    ]
+    if not convs:
+        raise ValueError(
+            f"FeatureVizCallback found no conv layer with a 2-D output in model {model.name!r} "
+            f"(classes {[c.__name__ for c in layer_lib.CONV_CLASSES]}); pass layers=... explicitly."
+        )
+    last_of_size = {}
+    for info in convs:
+        last_of_size[_spatial_size(info)] = info
+    chosen = sorted({convs[0].index: convs[0], **{i.index: i for i in last_of_size.values()}}.items())
+    chosen = [info for _index, info in chosen]
+    if len(chosen) > max_layers:
+        n = len(chosen)
+        picks = sorted({round(k * (n - 1) / (max_layers - 1)) for k in range(max_layers)})
+        chosen = [chosen[k] for k in picks]
+    return chosen
+
+
+def _effective_trainable(info):
+    # Keras 3 passes `trainable` down to sublayers, but a layer is only
+    # trained when every enclosing model is trainable too.
+    return bool(info.layer.trainable) and all(bool(m.trainable) for m in info.models[1:])
+
+
+def trainable_state(model):
+    """``{qualified name: trainable}`` of every layer (nested ones included) that has weights."""
+    return {
+        info.name: _effective_trainable(info)
+        for info in layer_lib.walk_layers(model)
+        if info.layer.weights
+    }
+
+
+def _should_write(model):
+    """False on the workers of a multi-worker strategy that must not write summaries."""
+    strategy = getattr(model, "distribute_strategy", None)
+    extended = getattr(strategy, "extended", None)
+    return bool(getattr(extended, "should_save_summary", True))
+
+
+def _is_remote(path):
+    return "://" in path
+
+
+def _check_writable_early(logdir):
+    """Fail at construction for local paths that can't hold a directory."""
+    if _is_remote(logdir):
+        return
+    path = os.path.abspath(logdir)
+    probe = path
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if os.path.exists(probe) and not os.path.isdir(probe):
+        raise ValueError(
+            f"FeatureVizCallback expects a writable log directory. Received: logdir={logdir!r}, "
+            f"but {probe!r} is a file, not a directory"
+        )
+    if os.path.isdir(probe) and not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"FeatureVizCallback expects a writable log directory. Received: logdir={logdir!r}, "
+            f"but {probe!r} is not writable"
+        )
+
+
+def _check_writable(run_dir):
+    """Create the run directory and write a file in it (local or remote, via tf.io.gfile)."""
+    import tensorflow as tf
+
+    test_file = f"{run_dir}/.featureviz-write-test-{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        tf.io.gfile.makedirs(run_dir)
+        with tf.io.gfile.GFile(test_file, "wb") as handle:
+            handle.write(b"ok")
+        tf.io.gfile.remove(test_file)
+    except (tf.errors.OpError, OSError) as error:
+        raise PermissionError(
+            f"FeatureVizCallback expects a writable log directory. Received: {run_dir!r}, which "
+            f"can't be written: {getattr(error, 'message', None) or error}"
+        ) from error
+
+
+class FeatureVizCallback(keras.callbacks.Callback):
+    """Logs feature maps, filters, drift and channel health while a model trains.
+
+    Arguments are checked here; the layers, the probe images and the log
+    directory are checked against the model at the first ``on_train_begin``,
+    so a misconfiguration fails before the first batch. After that a
+    failure while logging warns and training goes on, unless ``strict``.
+
+    Pass the same callback object to every ``fit`` call of one training
+    run (e.g. frozen base, then unfrozen): it keeps the step count, the
+    starting kernels for drift and the trainable state between them.
+
+    Example:
+        >>> viz = FeatureVizCallback("logs", "cat.png",  # doctest: +SKIP
+        ...                          preprocess=keras.applications.xception.preprocess_input)
+        >>> model.fit(x, y, epochs=3, callbacks=[viz])  # doctest: +SKIP
+
+    Args:
+        logdir: TensorBoard log directory (local, or ``gs://``-style through
+            ``tf.io.gfile``). Grids go to ``<logdir>/<run>``.
+        probe_images: the picture(s) whose feature maps are logged: a numpy
+            array HWC or NHWC (uint8 or float), a PIL image, a file path, or
+            a list of those. Resized to the model's input size.
+        layers: names (qualified like ``"xception/block1_conv1"`` or plain),
+            glob patterns, classes or layer objects. Layers with a 2-D output
+            get feature maps; layers with kernels get filter grids and drift.
+            None picks one conv layer per resolution stage
+            (:func:`default_layers`); ``"*"`` picks every layer.
+        freq: log every ``freq`` epochs (or batches), an int >= 1.
+        unit: ``"epoch"`` (default) or ``"batch"``.
+        run: name of the run folder inside ``logdir``.
+        preprocess: function applied to the probe batch before the model,
+            e.g. ``keras.applications.xception.preprocess_input``.
+        max_channels: feature-map channels, and kernel filters, drawn per
+            layer (the first ones; records say which). None draws all. Drift
+            and channel health always cover every channel.
+        drift: write drift scalars and ``filter_change`` grids.
+        health: write channel-health scalars.
+        strict: raise instead of warning when logging fails during training.
+        background: draw and write on a background thread (default). False
+            logs synchronously, e.g. for debugging.
+        workers: threads drawing grids (default: the CPU count).
+
+    Raises:
+        ValueError, TypeError, PermissionError: bad arguments, with what was
+            expected and what was received.
+    """
+
+    def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
+                 preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
+                 strict=False, background=True, workers=None):
+        super().__init__()
+        if isinstance(freq, bool) or not isinstance(freq, int) or freq < 1:
+            raise ValueError(f"FeatureVizCallback expects freq >= 1. Received: freq={freq!r}")
+        if unit not in UNITS:
+            raise ValueError(f"FeatureVizCallback expects unit in {UNITS}. Received: unit={unit!r}")
+        if max_channels is not None and (
+                isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1):
+            raise ValueError(
+                f"FeatureVizCallback expects max_channels >= 1 or None. Received: max_channels={max_channels!r}"
+            )
+        if probe_images is None:
+            raise ValueError("FeatureVizCallback expects probe images (an array, a PIL image, a path or a list). "
+                             "Received: probe_images=None")
+        if isinstance(probe_images, (list, tuple)) and not probe_images:
+            raise ValueError("FeatureVizCallback expects at least one probe image. Received: an empty list")
+        if isinstance(probe_images, (str, os.PathLike)) and not os.path.exists(probe_images):
+            raise FileNotFoundError(f"FeatureVizCallback: probe image file not found: {os.fspath(probe_images)!r}")
+        if isinstance(layers, (list, tuple)) and not layers:
+            raise ValueError("FeatureVizCallback expects at least one layer, or layers=None for the default. "
+                             "Received: an empty list")
+        # The logger checks logdir, run and preprocess; its own channel cap
+        # stays off so that channel health sees every channel.
+        self._logger = FeatureVizLogger(logdir, run, preprocess=preprocess, workers=workers)
+        _check_writable_early(self._logger.logdir)
+        self.logdir = self._logger.logdir
+        self.run_dir = self._logger.run_dir
+        self.probe_images = probe_images
+        self.layers = layers
+        self.freq = freq
+        self.unit = unit
+        self.preprocess = preprocess
+        self.max_channels = max_channels
+        self.drift = drift
+        self.health = health
+        self.strict = strict
+        self.background = background
+        if unit == "epoch":
+            # Without an own batch hook Keras may dispatch batch ends asynchronously.
+            self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
+
+        self._viz_model = None  # the model the layers were resolved for
+        self._activation_infos = []
+        self._kernel_infos = []
+        self._initial = None
+        self._trainable = {}
+        self._writes = True
+        self._step = 0
+        self._fit_start_step = 0
+        self._fit_start_iterations = 0
+        self._epochs = 0
+        self._last_logged = None
+        self._probe_logged = False
+        self._failure = None
+
+    @property
+    def logger(self):
+        """The :class:`FeatureVizLogger` that writes this callback's run."""
+        return self._logger
+
+    @property
+    def step(self):
+        """The step of the last hook: training batches seen so far (0 before training)."""
+        return self._step
+
+    # ------------------------------------------------------------- hooks
+
+    def on_train_begin(self, logs=None):
+        self._raise_failure()
+        first = self._viz_model is None
+        if self.model is not self._viz_model:
+            self._setup(self.model)
+        self._fit_start_step = self._step
+        self._fit_start_iterations = self._iterations()
+        # The first step is logged strictly: it is still part of the set-up.
+        self._log(self._step, strict=first or self.strict)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._raise_failure()
+        self._epochs += 1
+        self._step = self._current_step()
+        if self.unit == "epoch" and self._epochs % self.freq == 0:
+            self._log(self._step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Replaced by a no-op in __init__ for unit="epoch".
+        self._raise_failure()
+        self._step = self._current_step()
+        if self._step // self.freq > (self._last_logged or 0) // self.freq:
+            self._log(self._step)
+
+    def on_train_end(self, logs=None):
+        try:
+            self._step = self._current_step()
+            self._log(self._step)
+        finally:
+            self._logger.drain()
+            self._logger.close()
+        self._raise_failure()
+
+    # ----------------------------------------------------------- set-up
+
+    def _setup(self, model):
+        from tb_featureviz.activations import model_data_format
+        from tb_featureviz.probes import load_probe
+
+        chosen = self.layers
+        if chosen is None:
+            chosen = [info.layer for info in default_layers(model)]
+        activation_infos, kernel_infos = self._logger.select_for_step(model, chosen)
+        if activation_infos:
+            try:
+                load_probe(
+                    self.probe_images, tuple(model.inputs[0].shape), preprocess=self.preprocess,
+                    data_format=model_data_format(model, activation_infos),
+                )
+            except (ValueError, TypeError, FileNotFoundError) as error:
+                raise type(error)(f"FeatureVizCallback: probe_images don't fit model {model.name!r}: {error}") from error
+        if self._iterations() is None:
+            raise ValueError(
+                "FeatureVizCallback expects a compiled model whose optimizer counts its steps. "
+                f"Received: model {model.name!r} with optimizer {getattr(model, 'optimizer', None)!r}"
+            )
+        writes = _should_write(model)
+        if writes:
+            _check_writable(self.run_dir)
+        if self._viz_model is not None:
+            warnings.warn(
+                f"FeatureVizCallback was used with model {self._viz_model.name!r} and now with "
+                f"{model.name!r}: drift restarts from the new model's kernels.",
+                stacklevel=3,
+            )
+        self._activation_infos = activation_infos
+        self._kernel_infos = kernel_infos
+        self._writes = writes
+        self._initial = None
+        if self.drift and kernel_infos:
+            self._initial = self._logger.snapshot_kernels(model, [info.layer for info in kernel_infos])
+        self._trainable = trainable_state(model)
+        self._viz_model = model
+
+    def _iterations(self):
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        if iterations is None:
+            return None
+        return int(keras.ops.convert_to_numpy(iterations))
+
+    def _current_step(self):
+        return self._fit_start_step + max(0, self._iterations() - self._fit_start_iterations)
+
+    # ---------------------------------------------------------- logging
+
+    def _trainable_events(self):
+        state = trainable_state(self._viz_model)
+        became = [name for name, now in state.items() if now and not self._trainable.get(name, False)]
+        frozen = [name for name, now in state.items() if not now and self._trainable.get(name, True)]
+        self._trainable = state
+        if not became and not frozen:
+            return []
+        return [{"type": "trainable", "trainable": became, "frozen": frozen}]
+
+    def _log(self, step, strict=None):
+        """Log ``step`` unless it was logged already; record trainable changes."""
+        strict = self.strict if strict is None else strict
+        events = self._trainable_events()
+        fresh = self._last_logged is None or step > self._last_logged
+        if not fresh and not events:
+            return
+        try:
+            activation_jobs, kernels = self._capture() if fresh else ([], {})
+        except Exception as error:  # noqa: BLE001 - a logging failure must not end training
+            if strict:
+                raise
+            self._warn(step, error)
+            return
+        finally:
+            if fresh:
+                self._last_logged = step
+        if not self._writes:
+            return  # a worker that must not write: it computed, the chief writes
+        if fresh and activation_jobs:
+            self._probe_logged = True
+        if self.background:
+            self._logger.submit(self._write, step, activation_jobs, kernels, events)
+        else:
+            self._write(step, activation_jobs, kernels, events)
+            self._raise_failure()
+
+    def _capture(self):
+        """What a step needs from the model, taken now, on the training thread."""
+        logger, model = self._logger, self._viz_model
+        activation_jobs = []
+        if self._activation_infos:
+            activation_jobs = logger.activation_jobs(
+                model, self.probe_images, [info.layer for info in self._activation_infos], self.preprocess,
+            )
+            if self._probe_logged:
+                activation_jobs = [job for job in activation_jobs if job.layer != PROBE_LAYER]
+        kernels = {}
+        if self._kernel_infos:
+            kernels = logger.capture_kernels(model, [info.layer for info in self._kernel_infos])
+        return activation_jobs, kernels
+
+    def _write(self, step, activation_jobs, kernels, events):
+        """Draw and write a captured step (on the background thread by default)."""
+        try:
+            self._logger.write_step(
+                step, activation_jobs, kernels, self._initial, max_channels=self.max_channels,
+                health=self.health, events=events, model=self._viz_model,
+            )
+        except Exception as error:  # noqa: BLE001 - reported on the training thread or as a warning
+            if self.strict:
+                self._failure = (step, error)
+            else:
+                self._warn(step, error)
+
+    def _warn(self, step, error):
+        warnings.warn(
+            f"FeatureVizCallback could not log step {step}: {type(error).__name__}: {error}. "
+            "Training goes on; pass strict=True to stop instead.",
+            stacklevel=2,
+        )
+
+    def _raise_failure(self):
+        if self._failure is not None:
+            step, error = self._failure
+            self._failure = None
+            raise RuntimeError(f"FeatureVizCallback could not log step {step}: {type(error).__name__}: {error}") from error
