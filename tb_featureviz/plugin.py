@@ -736,6 +736,13 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             png = self._data_provider.read_blob(ctx, blob_key=keys[2 + sample])
         except (errors.NotFoundError, KeyError, IndexError):
             raise _not_found(f"The image of {what} at step {step} is no longer kept by TensorBoard") from None
+        except errors.InvalidArgumentError:
+            # The key came from the provider itself. The Rust data server
+            # (0.7) cannot parse its own keys of names holding '"' or '\'.
+            raise _not_found(
+                f"TensorBoard's data server cannot read the image of {what} at step {step}: it fails "
+                "on names holding '\"' or '\\'; start TensorBoard with --load_fast=false to see it"
+            ) from None
         return png, "image/png"
 
     def _scalars(self, request, route, ctx, eid):

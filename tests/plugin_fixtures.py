@@ -31,7 +31,9 @@ PREFIX = "/data/plugin/featureviz/"
 
 #: A run and a layer whose names would run script if ever used as HTML.
 XSS_RUN = "<img src=x onerror=alert(1)>"
-XSS_LAYER = '<script>alert("fv")</script>&step=9?#%2F'
+XSS_LAYER = "<script>alert('fv')</script>&step=9?#%2F"
+#: A layer name with the two characters JSON escapes inside strings.
+QUOTE_LAYER = 'a "quoted" \\ layer'
 
 #: Steps of the run "cnn"; the run "long" has LONG_STEPS (more than the
 #: default sample limit of 10).
@@ -135,6 +137,7 @@ class LogWriter:
         self.written = {}
         self.scalars = {}
         self.documents = {}
+        self.extra_steps = {}  # (layer, kind) -> last step written outside `grid`
         self._sequence = {}
 
     def structure(self, document, step):
@@ -226,14 +229,16 @@ def write_cnn_run(logdir, run="cnn"):
 
 
 def write_xss_run(logdir):
-    """A run and a layer named with HTML/script payloads (one grid at step 3)."""
+    """A run and layers named with HTML/script payloads and JSON escapes (grids at step 3)."""
     log = LogWriter(logdir, XSS_RUN)
     structure = {"version": 1, "model": XSS_RUN,
-                 "layers": [structure_layer(0, XSS_LAYER, "Conv2D", [None, 4, 4, 2])]}
+                 "layers": [structure_layer(0, XSS_LAYER, "Conv2D", [None, 4, 4, 2]),
+                            structure_layer(1, QUOTE_LAYER, "Conv2D", [None, 4, 4, 2])]}
     log.structure(structure, 3)
     tiles = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
-    log.grid(XSS_LAYER, "Conv2D", "activations", 3, list(tiles),
-             source_shape=[1, 4, 4, 2], channels=[0, 1], total_channels=2)
+    for layer in (XSS_LAYER, QUOTE_LAYER):
+        log.grid(layer, "Conv2D", "activations", 3, list(tiles),
+                 source_shape=[1, 4, 4, 2], channels=[0, 1], total_channels=2)
     log.close()
     return log
 
@@ -258,9 +263,24 @@ def write_plain_run(logdir, run="plain"):
     return log
 
 
+def write_broken_run(logdir, run="broken"):
+    """Layer ``bad``: a good grid at step 0; at step 1 an image whose record is not a record."""
+    log = LogWriter(logdir, run)
+    tiles = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    log.grid("bad", "Conv2D", "activations", 0, list(tiles),
+             source_shape=[1, 2, 2, 2], channels=[0, 1], total_channels=2)
+    pngs, record = log.written[("bad", "activations", 0)]
+    log.writer.write_grid("bad", "activations", 1, pngs, record["width"], record["height"],
+                          ["valid JSON, but not a record"])
+    log.extra_steps[("bad", "activations")] = 1
+    log.close()
+    return log
+
+
 def write_logdir(logdir):
     """All test runs; returns ``{run: LogWriter}``."""
-    logs = [write_cnn_run(logdir), write_xss_run(logdir), write_long_run(logdir), write_plain_run(logdir)]
+    logs = [write_cnn_run(logdir), write_xss_run(logdir), write_long_run(logdir),
+            write_plain_run(logdir), write_broken_run(logdir)]
     return {log.run: log for log in logs}
 
 
@@ -300,6 +320,10 @@ def expected_listing(logs):
     out = {}
     for run, log in logs.items():
         for (layer, kind, step) in log.written:
+            for plugin, tag in (("images", metadata.image_tag(layer, kind)),
+                                ("featureviz", metadata.record_tag(layer, kind))):
+                out[(plugin, run, tag)] = max(step, out.get((plugin, run, tag), step))
+        for (layer, kind), step in log.extra_steps.items():
             for plugin, tag in (("images", metadata.image_tag(layer, kind)),
                                 ("featureviz", metadata.record_tag(layer, kind))):
                 out[(plugin, run, tag)] = max(step, out.get((plugin, run, tag), step))
