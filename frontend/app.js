@@ -816,8 +816,11 @@ export class App {
         `${run} · ${layer} · ${KIND_LABELS.get(grid.kind) || grid.kind}`);
 
     // The same channel at other kept steps.
-    const steps = spreadSteps((grid.steps || []).slice().sort((a, b) => a - b), grid.step,
-        STRIP_STEPS);
+    const allSteps = (grid.steps || []).slice().sort((a, b) => a - b);
+    const steps = spreadSteps(allSteps, grid.step, STRIP_STEPS);
+    const heading = steps.length < allSteps.length ?
+      `Same channel at ${steps.length} of ${allSteps.length} kept steps` :
+      'Same channel at other steps';
     /** @type {Array<import('./channelview.js').StripItem>} */
     const items = steps.map((step) => ({
       label: `step ${step}`,
@@ -825,7 +828,7 @@ export class App {
       current: step === grid.step,
       onClick: step === grid.step ? undefined : () => this.setStep(step),
     }));
-    this.channel.setStrip('steps', items);
+    this.channel.setStrip('steps', items, heading);
     steps.forEach((step, i) => {
       if (step === grid.step) return;
       this.fetchGrid(/** @type {string} */ (run), /** @type {string} */ (layer),
@@ -836,7 +839,7 @@ export class App {
       }, (err) => {
         items[i].message = `error: ${err.message}`;
       }).then(() => {
-        if (seq === this.seq.channel) this.channel.setStrip('steps', items);
+        if (seq === this.seq.channel) this.channel.setStrip('steps', items, heading);
       });
     });
 

@@ -68,6 +68,7 @@ export class ChannelView {
     this.stats = el('dl', {className: 'fv-stats'});
     this.strip = el('div', {className: 'fv-strip', testid: 'channel-steps'});
     this.compare = el('div', {className: 'fv-strip', testid: 'channel-compare'});
+    this.stripHeading = el('h3', {text: 'Same channel at other steps'});
     const close = el('button', {className: 'fv-close', text: '×',
       attrs: {type: 'button', 'aria-label': 'Close channel', title: 'Close (Esc)'},
       on: {click: () => onClose()}});
@@ -87,7 +88,7 @@ export class ChannelView {
     this.readout,
     this.scale,
     this.stats,
-    el('h3', {text: 'Same channel at other steps'}), this.strip,
+    this.stripHeading, this.strip,
     this.compare);
     this.element.hidden = true;
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
@@ -232,6 +233,7 @@ export class ChannelView {
       }
       return figure;
     });
+    if (which === 'steps' && heading) this.stripHeading.textContent = heading;
     if (which === 'compare') {
       replace(target, ...(items.length ? [el('h3', {text: heading || ''}), ...figures] : []));
     } else {
