@@ -131,7 +131,7 @@ def bench(logdir, expected, load_fast, samples_per_plugin, repeat):
     from plugin_fixtures import PREFIX, tensorboard_app
 
     t0 = time.perf_counter()
-    with tensorboard_app(logdir, expected, load_fast, samples_per_plugin, timeout=600) as (app, _):
+    with tensorboard_app(logdir, expected, load_fast, samples_per_plugin, timeout=600) as (app, _, _):
         load_s = time.perf_counter() - t0
         client = test.Client(app, wrappers.Response)
         cold, reply = timed(client, f"{PREFIX}layers?run={RUN}")

@@ -24,8 +24,11 @@ import urllib.request
 
 import numpy as np
 
-from tb_featureviz import grids, metadata, summary
+from tb_featureviz import metadata
 from tb_featureviz.plugin import PROBE_LAYER
+
+# grids and summary are imported where logs are written: the no-TensorFlow
+# test imports this module to serve, and serving must not depend on them.
 
 PREFIX = "/data/plugin/featureviz/"
 
@@ -42,6 +45,8 @@ LONG_STEPS = tuple(range(15))
 
 
 def _floats(values):
+    from tb_featureviz import summary
+
     return summary.json_floats(values)
 
 
@@ -66,6 +71,8 @@ def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape,
     Returns:
         ``(pngs, width, height, record)``.
     """
+    from tb_featureviz import grids, summary
+
     grid_list = [
         grids.make_grid(t, scale=scale, symmetric=symmetric, value_range=value_range,
                         pad=pad, cols=cols)
@@ -132,6 +139,8 @@ class LogWriter:
     """
 
     def __init__(self, logdir, run):
+        from tb_featureviz import summary
+
         self.run = run
         self.writer = summary.SummaryWriter(os.path.join(logdir, run))
         self.written = {}
@@ -358,7 +367,8 @@ def tensorboard_app(logdir, expected, load_fast, samples_per_plugin="", timeout=
     in the background); it is stopped on exit.
 
     Yields:
-        ``(app, flags)``.
+        ``(app, flags, ingester)``; ``ingester.deprecated_multiplexer`` lets a
+        ``load_fast=false`` test reload by hand.
     """
     from tensorboard.backend import application
     from tensorboard.backend.event_processing import data_ingester
@@ -390,7 +400,7 @@ def tensorboard_app(logdir, expected, load_fast, samples_per_plugin="", timeout=
         app = application.TensorBoardWSGIApp(
             flags, plugin_loaders(), ingester.data_provider, None, multiplexer
         )
-        yield app, flags
+        yield app, flags, ingester
     finally:
         # The data server exits when its stdin closes (--die-after-stdin).
         handle = getattr(ingester, "_stdin_handle", None)

@@ -16,7 +16,6 @@ from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
 import plugin_fixtures as pf
-from tb_featureviz import metadata
 from tb_featureviz import plugin as plugin_module
 
 LOADERS = [pytest.param(False, id="load_fast=false"), pytest.param(True, id="load_fast=true")]
@@ -32,7 +31,7 @@ def logs(tmp_path_factory):
 def served(request, logs):
     """``(client, load_fast)`` over the test logs with TensorBoard's default sampling."""
     logdir, written = logs
-    with pf.tensorboard_app(logdir, pf.expected_listing(written), request.param) as (app, _):
+    with pf.tensorboard_app(logdir, pf.expected_listing(written), request.param) as (app, _, _):
         yield werkzeug_test.Client(app, wrappers.Response), request.param
 
 
