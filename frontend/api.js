@@ -202,29 +202,42 @@ export class Api {
     return promise;
   }
 
-  /** @param {string} url */
-  async _fetchJson(url) {
+  /**
+   * GET a url; a network failure or an HTTP error becomes an ApiError that
+   * carries the backend's {"error": ...} message when it sent one.
+   *
+   * @param {string} url
+   * @param {string} what   what was asked for, for the message
+   * @returns {Promise<Response>}
+   */
+  async _get(url, what) {
     let response;
     try {
       response = await this.fetch(url, {credentials: 'same-origin'});
     } catch (err) {
       throw new ApiError(`cannot reach TensorBoard (${err && err.message})`, 0, url);
     }
+    if (response.ok) return response;
     const text = await response.text();
-    let body = null;
+    let detail = text.slice(0, 200);
     try {
-      body = text ? JSON.parse(text) : null;
+      const body = JSON.parse(text);
+      if (body && typeof body.error === 'string') detail = body.error;
     } catch (err) {
-      body = null;
+      // Not JSON: keep the start of the text.
     }
-    if (!response.ok) {
-      const detail = body && typeof body.error === 'string' ? body.error : text.slice(0, 200);
-      throw new ApiError(
-          `${response.status} ${response.statusText}: ${detail || 'no message'}`,
-          response.status, url);
+    throw new ApiError(`${what}: ${response.status} ${response.statusText}: ${detail || 'no message'}`,
+        response.status, url);
+  }
+
+  /** @param {string} url */
+  async _fetchJson(url) {
+    const response = await this._get(url, url.replace(/^\.\/|\?.*$/g, ''));
+    try {
+      return await response.json();
+    } catch (err) {
+      throw new ApiError('the server sent no JSON', response.status, url);
     }
-    if (body == null) throw new ApiError('the server sent no JSON', response.status, url);
-    return body;
   }
 
   /** @returns {Promise<{runs: string[], sampling: Sampling}>} */
@@ -283,23 +296,7 @@ export class Api {
 
   /** @param {string} url */
   async _decode(url) {
-    let response;
-    try {
-      response = await this.fetch(url, {credentials: 'same-origin'});
-    } catch (err) {
-      throw new ApiError(`cannot reach TensorBoard (${err && err.message})`, 0, url);
-    }
-    if (!response.ok) {
-      let detail = '';
-      try {
-        const body = JSON.parse(await response.text());
-        detail = body && typeof body.error === 'string' ? body.error : '';
-      } catch (err) {
-        detail = '';
-      }
-      throw new ApiError(`image: ${response.status} ${response.statusText} ${detail}`.trim(),
-          response.status, url);
-    }
+    const response = await this._get(url, 'image');
     const blob = await response.blob();
     let bitmap;
     try {

@@ -10,16 +10,15 @@ import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 
 import numpy as np
+import pytest
 from playwright.sync_api import expect, sync_playwright
+
+import plugin_fixtures as pf
 
 #: A layer name that would run a script if the panel used innerHTML.
 SCRIPT_LAYER = "<img src=x onerror=alert(1)>"
@@ -48,137 +47,54 @@ def artifacts_dir():
 # Synthetic logs: the on-disk format of docs/format.md, written directly.
 
 
-def _layer_doc(index, name, cls, output_shape, kernel_shapes=None, is_model=False):
-    parts = name.split("/")
-    return {
-        "index": index,
-        "name": name,
-        "class": cls,
-        "path": parts[:-1] if not name.startswith("<") else [],
-        "output_shape": output_shape,
-        "kernel_shapes": kernel_shapes or {},
-        "spatial": len(output_shape) == 4,
-        "trainable": True,
-        "is_model": is_model,
-    }
-
-
-def _record(layer, cls, kind, step, sequence, grid_list, source_shape, channels, *,
-            symmetric=False, layout="tiles", total=None, input_channels=None):
-    first = grid_list[0]
-    image = first.image
-    depth = 1 if image.ndim == 2 else image.shape[2]
-    samples = []
-    for grid in grid_list:
-        samples.append({
-            "lo": _floats(grid.lo),
-            "hi": _floats(grid.hi),
-            "nonfinite": grid.nonfinite,
-            "stats": {
-                "mean": _floats((grid.lo + grid.hi) / 2),
-                "zero_fraction": [0.0] * len(grid.lo),
-                "nonfinite_fraction": [0.0] * len(grid.lo),
-            },
-        })
-    return {
-        "version": 1,
-        "layer": layer,
-        "class": cls,
-        "kind": kind,
-        "step": step,
-        "sequence": sequence,
-        "layout": layout,
-        "scale": "channel",
-        "symmetric": symmetric,
-        "source_shape": list(source_shape),
-        "width": int(image.shape[1]),
-        "height": int(image.shape[0]),
-        "depth": depth,
-        "rows": first.rows,
-        "cols": first.cols,
-        "tile_height": first.tile_height,
-        "tile_width": first.tile_width,
-        "pad": first.pad,
-        "channels": list(channels),
-        "total_channels": total if total is not None else len(channels),
-        "input_channels": input_channels,
-        "samples": samples,
-    }
-
-
-def _floats(values):
-    from tb_featureviz.summary import json_floats
-
-    return json_floats(values)
-
-
-def _write_grids(writer, layer, cls, kind, step, sequence, tiles_per_sample, source_shape,
-                 **kw):
-    from tb_featureviz import grids, summary
-
-    grid_list = [
-        grids.make_grid(t, symmetric=kw.get("symmetric", False)) for t in tiles_per_sample
-    ]
-    pngs = [summary.encode_png(g.image) for g in grid_list]
-    record = _record(layer, cls, kind, step, sequence, grid_list, source_shape,
-                     range(tiles_per_sample[0].shape[0]), **kw)
-    writer.write_grid(layer, kind, step, pngs, record["width"], record["height"], record)
-
-
 def write_synthetic_logs(logdir, steps=12, run="featureviz"):
-    """Write a small featureviz run with the package's own writer.
+    """Write a small featureviz run through the plugin tests' ``LogWriter``.
 
     The run holds a model structure with a block-grouped layer list, a
     nested model, a layer whose name is an HTML payload, two probe images,
-    activations and filters over ``steps`` logged steps (more than the 10
-    TensorBoard keeps by default) and drift/health scalars.
+    activations and filters over ``steps`` logged steps and drift/health
+    scalars.
 
     Returns:
         dict with the layer names and the steps written.
     """
     from tb_featureviz import metadata
-    from tb_featureviz.summary import SummaryWriter
 
-    rng = np.random.default_rng(0)
-    writer = SummaryWriter(os.path.join(logdir, run))
+    layer = pf.structure_layer
     layers = [
-        _layer_doc(0, "block1_conv1", "Conv2D", [None, 16, 16, 8], {"kernel": [3, 3, 3, 8]}),
-        _layer_doc(1, "block1_conv2", "Conv2D", [None, 16, 16, 12], {"kernel": [3, 3, 8, 12]}),
-        _layer_doc(2, "block2_pool", "MaxPooling2D", [None, 8, 8, 12]),
-        _layer_doc(3, "inner", "Functional", [None, 8, 8, 6], is_model=True),
-        _layer_doc(4, "inner/block3_sepconv1", "SeparableConv2D", [None, 8, 8, 6],
-                   {"depthwise_kernel": [3, 3, 12, 1], "pointwise_kernel": [1, 1, 12, 6]}),
-        _layer_doc(5, SCRIPT_LAYER, "Conv2D", [None, 8, 8, 4], {"kernel": [3, 3, 6, 4]}),
-        _layer_doc(6, "dense", "Dense", [None, 10], {"kernel": [384, 10]}),
+        layer(0, "block1_conv1", "Conv2D", [None, 16, 16, 8], {"kernel": [3, 3, 3, 8]}),
+        layer(1, "block1_conv2", "Conv2D", [None, 16, 16, 12], {"kernel": [3, 3, 8, 12]}),
+        layer(2, "block2_pool", "MaxPooling2D", [None, 8, 8, 12]),
+        layer(3, "inner", "Functional", [None, 8, 8, 6], is_model=True),
+        layer(4, "inner/block3_sepconv1", "SeparableConv2D", [None, 8, 8, 6],
+              {"depthwise_kernel": [3, 3, 12, 1], "pointwise_kernel": [1, 1, 12, 6]}),
+        layer(5, SCRIPT_LAYER, "Conv2D", [None, 8, 8, 4], {"kernel": [3, 3, 6, 4]}),
+        layer(6, "dense", "Dense", [None, 10], {"kernel": [384, 10]}, spatial=False),
     ]
-    spatial = [(d["name"], d["class"], d["output_shape"]) for d in layers
-               if d["spatial"] and not d["is_model"]]
-    probe = [rng.integers(0, 256, size=(16, 16, 3)).astype(np.float32) for _ in range(2)]
+    rng = np.random.default_rng(0)
+    log = pf.LogWriter(logdir, run)
     all_steps = [i * 5 for i in range(steps)]
-    from tb_featureviz import grids, summary
-
+    probe = rng.integers(0, 256, size=(2, 1, 16, 16, 3)).astype(np.float32)
     for seq, step in enumerate(all_steps):
         if seq == 0:
-            writer.write_structure({"version": 1, "model": "synthetic", "layers": layers}, step)
-        probe_grids = [grids.make_grid(p[None], scale="fixed", value_range=(0, 255)) for p in probe]
-        record = _record("_probe", "Probe", "probe", step, seq, probe_grids, [2, 16, 16, 3], [0])
-        record["samples"] = [dict(s, lo=[0.0], hi=[255.0]) for s in record["samples"]]
-        writer.write_grid("_probe", "probe", step,
-                          [summary.encode_png(g.image.astype(np.uint8)) for g in probe_grids],
-                          16, 16, record)
-        for name, cls, shape in spatial:
-            h, w, c = shape[1:]
-            acts = [rng.normal(size=(c, h, w)).astype(np.float32) + seq * 0.1 for _ in range(2)]
-            _write_grids(writer, name, cls, "activations", step, seq, acts, [2, h, w, c])
+            log.structure({"version": 1, "model": "synthetic", "layers": layers}, step)
+        log.grid(pf.PROBE_LAYER, None, "probe", step, list(probe), source_shape=[2, 16, 16, 3],
+                 channels=[0], total_channels=1, scale="fixed", value_range=(0, 255), pad=0)
+        for position, doc in enumerate(d for d in layers if d["spatial"] and not d["is_model"]):
+            name, cls = doc["name"], doc["class"]
+            h, w, c = doc["output_shape"][1:]
+            acts = rng.normal(size=(2, c, h, w)).astype(np.float32) + seq * 0.1
+            log.grid(name, cls, "activations", step, list(acts), source_shape=[2, h, w, c],
+                     channels=range(c), total_channels=c)
             if cls == "Conv2D":
-                k = rng.normal(size=(c, 3, 3)).astype(np.float32)
-                _write_grids(writer, name, cls, "filters", step, seq, [k], [3, 3, 1, c],
-                             symmetric=True)
-            writer.write_scalar(metadata.scalar_tag(name, "drift/relative_change"),
-                                0.01 * seq * (1 + spatial.index((name, cls, shape))), step)
-            writer.write_scalar(metadata.scalar_tag(name, "health/dead_fraction"),
-                                float(rng.uniform(0, 0.3)), step)
-    writer.close()
+                kernel = rng.normal(size=(1, c, 3, 3)).astype(np.float32)
+                log.grid(name, cls, "filters", step, list(kernel), source_shape=[3, 3, 1, c],
+                         channels=range(c), total_channels=c, symmetric=True)
+            log.scalar(metadata.scalar_tag(name, "drift/relative_change"),
+                       0.01 * seq * (1 + position), step)
+            log.scalar(metadata.scalar_tag(name, "health/dead_fraction"),
+                       float(rng.uniform(0, 0.3)), step)
+    log.close()
     return {"layers": [d["name"] for d in layers], "steps": all_steps, "run": run}
 
 
@@ -310,69 +226,38 @@ def write_xception_logs(logdir, run="xception", steps=3):
 # TensorBoard process
 
 
-def free_port():
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class TensorBoardServer:
+    """A running ``tensorboard`` (from :func:`tensorboard_server`): its url and GETs."""
 
-
-class TensorBoardProcess:
-    """A ``tensorboard`` process on 127.0.0.1 over ``logdir``; stop() ends it."""
-
-    def __init__(self, logdir, extra_args=(), timeout=120):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = os.path.join(logdir, f"tensorboard-{self.port}.out")
-        self._log = open(self.log_path, "wb")
-        cmd = [
-            sys.executable, "-m", "tensorboard.main",
-            "--logdir", logdir,
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--reload_interval", "0",
-            *extra_args,
-        ]
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        self._wait(timeout)
-
-    def _wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tensorboard exited early:\n{self.output()}")
-            try:
-                runs = self.get_json("/data/plugin/featureviz/runs")
-                if runs.get("runs"):
-                    return
-            except (urllib.error.URLError, ConnectionError, ValueError):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"tensorboard did not serve featureviz runs in {timeout}s:\n"
-                           f"{self.output()}")
+    def __init__(self, url):
+        self.url = url
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:
-            return response.read()
+        status, _, body = pf.fetch(self.url + path, timeout=30)
+        if status != 200:
+            raise urllib.error.HTTPError(self.url + path, status, body[:200].decode(), None, None)
+        return body
 
     def get_json(self, path):
         return json.loads(self.get(path))
 
-    def output(self):
-        self._log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")[-4000:]
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
+@contextlib.contextmanager
+def tensorboard_server(logdir, timeout=120):
+    """A real ``tensorboard`` over ``logdir`` on 127.0.0.1, once it lists featureviz runs.
+
+    Uses the plugin tests' process helper (free port, always stopped) with
+    the data server TensorBoard picks by default here (``--load_fast=true``).
+    """
+    with pf.tensorboard_process(logdir, load_fast=True, extra_args=("--reload_interval", "0"),
+                                timeout=timeout) as url:
+        server = TensorBoardServer(url)
+        deadline = time.monotonic() + timeout
+        while not server.get_json("/data/plugin/featureviz/runs").get("runs"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"tensorboard at {url} listed no featureviz run in {timeout} s")
+            time.sleep(0.25)
+        yield server
 
 
 # --------------------------------------------------------------------------
@@ -425,6 +310,20 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (import this fixture into the module)."""
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(browser):
+    """A 1280x800 page that fails the test on console errors or dialogs."""
+    with watched_page(browser) as watched:
+        yield watched
 
 
 @contextlib.contextmanager

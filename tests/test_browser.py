@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 import browser_fixtures as bf
+from browser_fixtures import browser, page  # noqa: F401 (fixtures)
 from browser_fixtures import canvas_rgba, frame_state, open_panel, shown_step, wait_grid
 
 CNN_STEPS = 12  # more than the 10 samples TensorBoard keeps by default
@@ -36,21 +37,8 @@ def logdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir):
-    server = bf.TensorBoardProcess(logdir)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with bf.chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser):
-    with bf.watched_page(browser) as page:
-        yield page
+    with bf.tensorboard_server(logdir) as server:
+        yield server
 
 
 def served_png(tensorboard, run, layer, kind, step, sample=0):
