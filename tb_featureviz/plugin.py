@@ -39,6 +39,7 @@ import collections
 import dataclasses
 import json
 import math
+import os
 import re
 import threading
 import typing
@@ -61,9 +62,9 @@ TAB_NAME = "Feature maps"
 #: names no value for a plugin: the Python loader (``--load_fast=false``)
 #: keeps 10 images and 10 tensors of a third-party plugin such as
 #: ``featureviz``; the Rust data server (``--load_fast=true``) keeps 10 blob
-#: sequences (images) but 100 tensors. Both keep 1000 scalars.
-PYTHON_LOADER_SAMPLES = {metadata.IMAGES_PLUGIN_NAME: 10, metadata.PLUGIN_NAME: 10, "scalars": 1000}
-DATA_SERVER_SAMPLES = {metadata.IMAGES_PLUGIN_NAME: 10, metadata.PLUGIN_NAME: 100, "scalars": 1000}
+#: sequences (images) but 100 tensors.
+PYTHON_LOADER_SAMPLES = {metadata.IMAGES_PLUGIN_NAME: 10, metadata.PLUGIN_NAME: 10}
+DATA_SERVER_SAMPLES = {metadata.IMAGES_PLUGIN_NAME: 10, metadata.PLUGIN_NAME: 100}
 
 #: Plugin name of standard scalar summaries (drift, channel health).
 SCALARS_PLUGIN_NAME = "scalars"
@@ -151,7 +152,7 @@ def load_static_files(root=None):
     files = {}
     for entry in root.iterdir():
         name = entry.name
-        suffix = name[name.rfind(".") :] if "." in name else ""
+        suffix = os.path.splitext(name)[1]
         if suffix in STATIC_TYPES and _STATIC_NAME.match(name) and entry.is_file():
             files["/" + name] = (entry.read_bytes(), STATIC_TYPES[suffix])
     return files
@@ -216,10 +217,9 @@ def _json_text(document):
 def _parse_document(value):
     """The JSON document in a featureviz string tensor, or None if unreadable."""
     try:
-        document = metadata.parse_json_tensor(value)
-    except (ValueError, TypeError):
+        return metadata.parse_json_tensor(value)
+    except (ValueError, TypeError, RecursionError):  # a hand-made or truncated log
         return None
-    return document
 
 
 def _steps_text(steps):
@@ -240,7 +240,6 @@ def _fingerprint(time_series):
 class _Latest(typing.NamedTuple):
     """The newest record of a grid: what ``layers`` needs from records."""
 
-    step: int
     sequence: object  # int, or None when the record has none
     cls: object
 
@@ -270,6 +269,8 @@ class _Series:
 
 @dataclasses.dataclass
 class _RunIndex:
+    """What ``layers`` says about a run, kept until one of its tags changes."""
+
     series: dict  # (layer, kind) -> _Series
     structure: object  # the structure document (dict) or None
     events: list
@@ -337,10 +338,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
     # -- plumbing ----------------------------------------------------------
 
     def _sampling(self):
-        return {
-            metadata.IMAGES_PLUGIN_NAME: self.sample_limits[metadata.IMAGES_PLUGIN_NAME],
-            metadata.PLUGIN_NAME: self.sample_limits[metadata.PLUGIN_NAME],
-        }
+        return dict(self.sample_limits)
 
     def _app(self, route, handler):
         """WSGI app of a route; errors become ``{"error": ...}`` JSON replies.
@@ -384,9 +382,6 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
 
     # -- reading -----------------------------------------------------------
 
-    def _filter(self, run, tags=None):
-        return provider.RunTagFilter(runs=[run], tags=tags)
-
     def _cached(self, eid, run, what, fingerprints, read, build):
         """``{tag: build(tag, data)}``, reading only tags whose fingerprint changed.
 
@@ -414,23 +409,19 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         return result
 
     def _read_images(self, ctx, eid, run, tags):
-        """``{tag: {step: blob keys}}``: references only, no PNG bytes."""
-        data = self._data_provider.read_blob_sequences(
+        """``{tag: [BlobSequenceDatum, ...]}``: blob references only, no PNG bytes."""
+        return self._data_provider.read_blob_sequences(
             ctx,
             experiment_id=eid,
             plugin_name=metadata.IMAGES_PLUGIN_NAME,
             downsample=_READ_ALL,
-            run_tag_filter=self._filter(run, tags),
+            run_tag_filter=_run_filter(run, tags),
         ).get(run, {})
-        return {
-            tag: {d.step: tuple(ref.blob_key for ref in d.values) for d in data.get(tag, ())}
-            for tag in tags
-        }
 
     def _run_index(self, ctx, eid, run):
         """The run's :class:`_RunIndex`; 404 when the run has no featureviz data."""
         tensors = self._data_provider.list_tensors(
-            ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, run_tag_filter=self._filter(run)
+            ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, run_tag_filter=_run_filter(run)
         ).get(run)
         if not tensors:
             raise _not_found(f"Unknown run {run!r}: it holds no featureviz data")
@@ -461,7 +452,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 experiment_id=eid,
                 plugin_name=metadata.PLUGIN_NAME,
                 downsample=downsample,
-                run_tag_filter=self._filter(run, tags),
+                run_tag_filter=_run_filter(run, tags),
             ).get(run, {})
 
         def newest(tag, data):
@@ -472,7 +463,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             if not isinstance(record, dict):
                 return None
             sequence = record.get("sequence")
-            return _Latest(datum.step, sequence if isinstance(sequence, int) else None, record.get("class"))
+            return _Latest(sequence if isinstance(sequence, int) else None, record.get("class"))
 
         def parsed(tag, data):
             docs = ((d.step, d.wall_time, _parse_document(d.numpy)) for d in data)
@@ -491,7 +482,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         # stands for both and the image tags need no listing of their own.
         images = self._cached(
             eid, run, "images", {s.image_tag: s.fingerprint for s in records.values()},
-            lambda tags: self._read_images(ctx, eid, run, tags), lambda tag, value: value,
+            lambda tags: self._read_images(ctx, eid, run, tags), _blob_keys_by_step,
         )
         with self._lock:
             for s in records.values():
@@ -587,7 +578,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         tag = metadata.record_tag(layer, kind)
         ts = self._data_provider.list_tensors(
             ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME,
-            run_tag_filter=self._filter(run, [tag]),
+            run_tag_filter=_run_filter(run, [tag]),
         ).get(run, {}).get(tag)
         found = None
         if ts is not None:
@@ -622,7 +613,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         """``{step: blob keys}`` of an image tag, current as of ``fingerprint``."""
         return self._cached(
             eid, run, "images", {image_tag: fingerprint},
-            lambda tags: self._read_images(ctx, eid, run, tags), lambda tag, value: value,
+            lambda tags: self._read_images(ctx, eid, run, tags), _blob_keys_by_step,
         )[image_tag]
 
     def _record_texts(self, ctx, eid, run, tag, fingerprint):
@@ -635,7 +626,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 return cached[1]
         data = self._data_provider.read_tensors(
             ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, downsample=_READ_ALL,
-            run_tag_filter=self._filter(run, [tag]),
+            run_tag_filter=_run_filter(run, [tag]),
         ).get(run, {}).get(tag, ())
         texts = {}
         for datum in data:  # in step order: of two events at one step, the later wins
@@ -748,7 +739,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
     def _scalars(self, request, route, ctx, eid):
         run = _param(request, route, "run")
         listing = self._data_provider.list_scalars(
-            ctx, experiment_id=eid, plugin_name=SCALARS_PLUGIN_NAME, run_tag_filter=self._filter(run)
+            ctx, experiment_id=eid, plugin_name=SCALARS_PLUGIN_NAME, run_tag_filter=_run_filter(run)
         ).get(run, {})
         wanted = {}
         prefix = metadata.TAG_PREFIX + "/"
@@ -765,7 +756,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             return {"run": run, "layers": {}}
         data = self._data_provider.read_scalars(
             ctx, experiment_id=eid, plugin_name=SCALARS_PLUGIN_NAME, downsample=_READ_ALL,
-            run_tag_filter=self._filter(run, list(wanted)),
+            run_tag_filter=_run_filter(run, list(wanted)),
         ).get(run, {})
         layers = {}
         for tag in sorted(wanted):
@@ -774,6 +765,15 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 [d.step, d.value if math.isfinite(d.value) else None] for d in data.get(tag, ())
             ]
         return {"run": run, "layers": layers}
+
+
+def _run_filter(run, tags=None):
+    return provider.RunTagFilter(runs=[run], tags=tags)
+
+
+def _blob_keys_by_step(tag, data):
+    """``{step: (blob key, ...)}`` of an image tag's kept data."""
+    return {datum.step: tuple(ref.blob_key for ref in datum.values) for datum in data}
 
 
 def _is_data_server(data_provider):

@@ -98,11 +98,11 @@ def test_new_steps_show_up_after_a_reload(tmp_path):
 @pytest.mark.parametrize(
     "hints,expected",
     [
-        (None, {"images": 10, "featureviz": 10, "scalars": 1000}),
-        ({}, {"images": 10, "featureviz": 10, "scalars": 1000}),
-        ({"images": 0}, {"images": 0, "featureviz": 10, "scalars": 1000}),
-        ({"featureviz": 0, "images": 25, "text": 3}, {"images": 25, "featureviz": 0, "scalars": 1000}),
-        ({"images": None}, {"images": 10, "featureviz": 10, "scalars": 1000}),
+        (None, {"images": 10, "featureviz": 10}),
+        ({}, {"images": 10, "featureviz": 10}),
+        ({"images": 0}, {"images": 0, "featureviz": 10}),
+        ({"featureviz": 0, "images": 25, "text": 3}, {"images": 25, "featureviz": 0}),
+        ({"images": None}, {"images": 10, "featureviz": 10}),
     ],
 )
 def test_sample_limits_of_the_python_loader(hints, expected):
@@ -117,7 +117,7 @@ def test_sample_limits_of_the_data_server():
     context = base_plugin.TBContext(data_provider=provider, sampling_hints={"images": 3})
     # The data server keeps 100 tensors of a third-party plugin by default.
     assert plugin_module.FeatureVizPlugin(context, static_files={}).sample_limits == {
-        "images": 3, "featureviz": 100, "scalars": 1000,
+        "images": 3, "featureviz": 100,
     }
 
 
