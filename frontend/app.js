@@ -165,8 +165,9 @@ export class App {
     this.samplePicker,
     this.stepBar.element,
     this.gridMessage,
-    el('div', {className: 'fv-panes'}, this.probePane.element, this.pane.element,
-        this.comparePane.element));
+    el('div', {className: 'fv-panes'}, this.probePane.element,
+        // The compared run's grid shares the row with the selected run's.
+        el('div', {className: 'fv-pair'}, this.pane.element, this.comparePane.element)));
 
     this.charts = new Charts({onSelect: (name) => {
       this.setView('grid');
