@@ -20,6 +20,7 @@ Usage:
 """
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -135,15 +136,19 @@ def bench(logdir, expected, load_fast, samples_per_plugin, repeat):
         load_s = time.perf_counter() - t0
         client = test.Client(app, wrappers.Response)
         cold, reply = timed(client, f"{PREFIX}layers?run={RUN}")
-        layers = json.loads(reply.get_data() if reply.headers.get("Content-Encoding") != "gzip"
-                            else __import__("gzip").decompress(reply.get_data()))
-        warm = [timed(client, f"{PREFIX}layers?run={RUN}")[0] for _ in range(repeat)]
         size = len(reply.get_data())
+        text = gzip.decompress(reply.get_data())
+        layers = json.loads(text)
+        warm = [timed(client, f"{PREFIX}layers?run={RUN}")[0] for _ in range(repeat)]
         pairs = [(l["name"], kind, step) for l in layers["layers"]
                  for kind, info in l["kinds"].items() for step in info["steps"]]
         picks = random.Random(0).sample(pairs, min(repeat, len(pairs)))
         urls = [f"{PREFIX}grid?run={RUN}&layer={quote(n, safe='')}&kind={k}&step={s}" for n, k, s in picks]
-        grid_cold = [timed(client, u)[0] for u in urls]
+        grid_cold, grid_bytes = [], []
+        for u in urls:
+            elapsed, reply = timed(client, u)
+            grid_cold.append(elapsed)
+            grid_bytes.append(len(gzip.decompress(reply.get_data())))
         grid_warm = [timed(client, u)[0] for u in urls]
         images = [f"{PREFIX}image?run={RUN}&layer={quote(n, safe='')}&kind={k}&step={s}&sample=0"
                   for n, k, s in picks]
@@ -156,9 +161,9 @@ def bench(logdir, expected, load_fast, samples_per_plugin, repeat):
     print(f"--load_fast={loader} --samples_per_plugin={samples_per_plugin or '(default)'}: "
           f"{len(layers['layers'])} layers, {len(pairs)} kept grids, data loaded in {load_s:.1f} s")
     print(f"  layers  cold {cold * 1000:8.1f} ms   warm median {median_ms(warm):6.1f} ms"
-          f"   ({size / 1024:.0f} KiB gzip)")
+          f"   ({len(text) / 1024:.0f} KiB JSON, {size / 1024:.0f} KiB gzip)")
     print(f"  grid    cold median {median_ms(grid_cold):6.1f} ms   warm median {median_ms(grid_warm):6.1f} ms"
-          f"   ({len(urls)} grids)")
+          f"   ({len(urls)} grids, median reply {statistics.median(grid_bytes) / 1024:.0f} KiB JSON)")
     print(f"  image   median {median_ms(image_times):6.1f} ms   (median PNG {statistics.median(image_bytes) / 1024:.0f} KiB)")
 
 

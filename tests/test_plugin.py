@@ -442,3 +442,11 @@ def test_whitelist_never_reads_files_at_request_time(tmp_path):
     files = plugin_module.load_static_files(tmp_path)
     (tmp_path / "index.js").write_text("v2")
     assert files["/index.js"][0] == b"v1"
+
+
+def test_path_traversal_on_the_real_app(served):
+    client, _ = served
+    for path in TRAVERSALS + ["..%2f..%2ftb_featureviz%2fplugin.py", "%2e%2e%2f__init__.py", "__init__.py"]:
+        reply = client.get(pf.PREFIX + path)
+        assert reply.status_code == 404, path
+        assert b"import" not in reply.get_data() and b"root:" not in reply.get_data(), path
