@@ -22,8 +22,9 @@ How it reads (why it is fast enough for a 134-layer run at 50 steps):
   read before is kept until the tag's newest step or wall time changes.
   Of each grid it reads only the newest record (for ``written``) and the
   image blob references (steps, sample counts), never every record.
-* ``grid`` and ``image`` touch one tag each: a one-tag listing to check
-  that nothing changed, then cached records or blob keys.
+* ``grid`` makes a one-tag listing to check that its record tag has not
+  changed, then uses the cached records and blob keys; ``image`` reuses
+  the blob keys known for that step and reads the PNG (one call each).
 * Reads ask for every point TensorBoard kept (``--samples_per_plugin`` is
   the limit), because a data provider's own downsampling picks points at
   random per tag, which would pair images and records of different steps.

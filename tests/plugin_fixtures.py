@@ -471,7 +471,3 @@ def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
             process.wait(timeout=15)
         process.stdout.close()
 
-
-def json_of(response):
-    """Decoded JSON body of a werkzeug test response."""
-    return json.loads(response.get_data())
