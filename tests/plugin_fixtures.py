@@ -12,7 +12,6 @@ or a ``SubprocessServerDataIngester`` running the Rust data server
 """
 
 import contextlib
-import json
 import os
 import shlex
 import socket
