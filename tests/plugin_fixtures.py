@@ -17,6 +17,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -443,14 +444,20 @@ def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
         "--load_fast", "true" if load_fast else "false",
         *extra_args,
     ]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Output goes to a file: an unread pipe would block TensorBoard once full.
+    output = tempfile.TemporaryFile()
+    process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+
+    def printed():
+        output.seek(0)
+        return output.read().decode("utf-8", "replace")[-6000:]
+
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode("utf-8", "replace")
-                raise RuntimeError(f"tensorboard exited with {process.returncode}:\n{output}")
+                raise RuntimeError(f"tensorboard exited with {process.returncode}:\n{printed()}")
             try:
                 status, _, _ = fetch(base + "/data/plugins_listing", timeout=2)
                 if status == 200:
@@ -458,7 +465,7 @@ def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"tensorboard did not answer on {base} in {timeout} s")
+                raise TimeoutError(f"tensorboard did not answer on {base} in {timeout} s:\n{printed()}")
             time.sleep(0.25)
         yield base
     finally:
@@ -468,5 +475,4 @@ def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
-        process.stdout.close()
-
+        output.close()
