@@ -457,9 +457,7 @@ export class App {
   setStep(step) {
     if (step === this.state.step) return;
     this.state.step = step;
-    this.stepBar.set({steps: this.stepBar.steps, step, written: this.kindInfo()?.written,
-      events: this.doc ? this.doc.events : [],
-      sampling: this.doc ? this.doc.sampling : undefined});
+    this.setStepBar(this.stepBar.steps, step);
     this.commit();
     this.scheduleGrid();
   }
@@ -550,8 +548,7 @@ export class App {
     if (this.state.sample == null || this.state.sample < 0 || this.state.sample >= samples) {
       this.state.sample = 0;
     }
-    this.stepBar.set({steps, step, written: info.written, events: this.doc ? this.doc.events : [],
-      sampling: this.doc ? this.doc.sampling : undefined});
+    this.setStepBar(steps, step);
     this.renderSamples();
     this.commit();
     this.loadGrid();
@@ -653,7 +650,12 @@ export class App {
     return {grid, pixels};
   }
 
-  async loadGrid() {
+  /**
+   * Load and draw the selected grid, the probe image and the compared run.
+   *
+   * @param {boolean} [retried]  this is the retry at a step grid serves
+   */
+  async loadGrid(retried = false) {
     const seq = ++this.seq.grid;
     const {run, layer, kind} = this.state;
     const info = this.kindInfo();
@@ -673,11 +675,13 @@ export class App {
         `${KIND_LABELS.get(kind) || kind} · step ${shown.grid.step}` +
         (shown.grid.num_samples > 1 ? ` · image ${shown.grid.sample + 1}` : ''));
       this.pane.draw(shown.grid, shown.pixels, this.state.cmap || 'auto', this.state.zoom || 'auto');
+      this.syncSteps(shown.grid);
       this.cmapSelect.disabled = isRgb(shown.grid);
       this.cmapSelect.title = isRgb(shown.grid) ? 'RGB tiles are shown in their own colours' : '';
       this.setGridNotice(el('span'));
     } catch (err) {
       if (seq !== this.seq.grid) return;
+      if (!retried && err.status === 404 && await this.moveToServedStep(seq)) return;
       this.shown = null;
       this.pane.showNotice(notice('error', `Could not load ${kind} of “${layer}” at step ` +
         `${this.state.step ?? 'latest'}: ${err.message}`));
@@ -688,6 +692,57 @@ export class App {
     await comparing;
     if (seq !== this.seq.grid) return;
     this.renderChannel();
+  }
+
+  /**
+   * Show `steps` in the step bar with `step` selected.
+   *
+   * @param {number[]} steps
+   * @param {?number} step
+   */
+  setStepBar(steps, step) {
+    const info = this.kindInfo();
+    this.stepBar.set({steps, step, written: info ? info.written : undefined,
+      events: this.doc ? this.doc.events : [], sampling: this.doc ? this.doc.sampling : undefined});
+  }
+
+  /**
+   * The step bar over the steps the grid route serves for this grid.
+   * They equal the layer list's steps unless TensorBoard keeps images and
+   * records with different sample limits.
+   *
+   * @param {GridDoc} grid
+   */
+  syncSteps(grid) {
+    const steps = (grid.steps || []).slice().sort((a, b) => a - b);
+    if (steps.length && steps.join() !== this.stepBar.steps.join()) this.setStepBar(steps, grid.step);
+  }
+
+  /**
+   * After a 404 at the chosen step: ask for the grid's latest step, whose
+   * answer lists the steps that grid serves, and load the nearest of them.
+   *
+   * @param {number} seq
+   * @returns {Promise<boolean>} true when a retry was started
+   */
+  async moveToServedStep(seq) {
+    const {run, layer, kind} = this.state;
+    if (!run || !layer || !kind) return false;
+    let latest;
+    try {
+      latest = await this.api.grid({run, layer, kind, sample: 0});
+    } catch (err) {
+      return false;
+    }
+    if (seq !== this.seq.grid) return true;
+    const steps = (latest.steps || []).slice().sort((a, b) => a - b);
+    const step = nearestStep(steps, this.state.step);
+    if (step == null || step === this.state.step) return false;
+    this.state.step = step;
+    this.setStepBar(steps, step);
+    this.commit();
+    this.loadGrid(true);
+    return true;
   }
 
   /** @param {?number} seq */

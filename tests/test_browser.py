@@ -403,3 +403,32 @@ def test_empty_log_directory_says_so(page, tensorboard):
     expect(empty).to_be_visible()
     expect(empty).to_contain_text("No feature-map data")
     expect(frame.locator('[data-testid="run-select"]')).to_be_disabled()
+
+
+def test_step_missing_from_grid_moves_to_a_served_step(page, tensorboard):
+    """With unequal sample limits a step of the layer list may 404 in grid (api notes)."""
+    doc = tensorboard.get_json("/data/plugin/featureviz/layers?run=cnn")
+    steps = sorted(next(l for l in doc["layers"] if l["name"] == "block1_conv1")
+                   ["kinds"]["activations"]["steps"])
+    dropped = steps[-1]
+
+    def grid(route):
+        # block1_conv1's record at its newest step was not kept: grid serves the others.
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(route.request.url).query)
+        if query.get("layer") != ["block1_conv1"]:
+            route.continue_()
+        elif query.get("step") == [str(dropped)]:
+            route.fulfill(status=404, json={"error": f"no record at step {dropped}"})
+        else:
+            response = route.fetch()
+            body = response.json()
+            body["steps"] = [s for s in body["steps"] if s != dropped]
+            route.fulfill(response=response, json=body)
+
+    page.route(re.compile(r".*/data/plugin/featureviz/grid\?.*"), grid)
+    frame = open_panel(page, tensorboard, "&fv-run=cnn&fv-layer=block1_conv1&fv-kind=activations")
+    wait_grid(frame, "block1_conv1", "Activations", steps[-2])
+    expect(frame.locator('[data-testid="step-slider"]')).to_have_attribute("max", str(len(steps) - 2))
+    expect(frame.locator('.fv-main-pane [data-testid="error-state"]')).to_have_count(0)
+    assert frame_state(frame)["step"] == str(steps[-2])
+    page.watch.errors = [e for e in page.watch.errors if "404" not in e]
