@@ -66,29 +66,27 @@ def test_new_steps_show_up_after_a_reload(tmp_path):
     """Cached tags are read again when TensorBoard keeps newer data."""
     logdir = str(tmp_path)
     log = pf.LogWriter(logdir, "live")
-    tiles = [np.full((1, 2, 2), 1.0, np.float32)]
-    log.grid("conv", "Conv2D", "activations", 0, tiles, source_shape=[1, 2, 2, 1],
-             channels=[0], total_channels=1)
-    log.close()
+    log.grid("conv", "Conv2D", "activations", 0, [np.full((1, 2, 2), 1.0, np.float32)],
+             source_shape=[1, 2, 2, 1], channels=[0], total_channels=1)
+    log.writer.flush()
     with pf.tensorboard_app(logdir, None, False) as (app, _, ingester):
         client = werkzeug_test.Client(app, wrappers.Response)
         assert get_json(client, "layers?run=live")["steps"] == [0]
         assert get_json(client, "grid?run=live&layer=conv&kind=activations")["step"] == 0
 
-        later = pf.LogWriter(logdir, "live")
-        later._sequence[("conv", "activations")] = 1  # the second write of this grid
-        later.grid("conv", "Conv2D", "activations", 7, [np.arange(4.0).reshape(1, 2, 2)],
-                   source_shape=[1, 2, 2, 1], channels=[0], total_channels=1)
-        later.close()
-        ingester.deprecated_multiplexer.AddRunsFromDirectory(logdir)
+        # Training goes on: the same event file grows, TensorBoard reloads.
+        log.grid("conv", "Conv2D", "activations", 7, [np.arange(4.0).reshape(1, 2, 2)],
+                 source_shape=[1, 2, 2, 1], channels=[0], total_channels=1)
+        log.writer.flush()
         ingester.deprecated_multiplexer.Reload()
 
         doc = get_json(client, "layers?run=live")
         assert doc["layers"][0]["kinds"] == {"activations": {"steps": [0, 7], "samples": 1, "written": 2}}
         grid = get_json(client, "grid?run=live&layer=conv&kind=activations")
         assert (grid["step"], grid["steps"], grid["hi"]) == (7, [0, 7], [3.0])
-        pngs, _ = later.written[("conv", "activations", 7)]
+        pngs, _ = log.written[("conv", "activations", 7)]
         assert client.get(pf.PREFIX + grid["image_url"]).get_data() == pngs[0]
+    log.close()
 
 
 # --------------------------------------------------------------------------
