@@ -439,7 +439,9 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             what = content.get("content")
             if what == metadata.CONTENT_RECORD:
                 layer, kind = content.get("layer"), content.get("kind")
-                if isinstance(layer, str) and isinstance(kind, str):
+                if not (isinstance(layer, str) and isinstance(kind, str)):
+                    layer, kind = _layer_and_kind(tag)
+                if layer is not None:
                     image_tag = content.get("image_tag")
                     if not isinstance(image_tag, str):
                         image_tag = metadata.image_tag(layer, kind)
@@ -766,6 +768,21 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 [d.step, d.value if math.isfinite(d.value) else None] for d in data.get(tag, ())
             ]
         return {"run": run, "layers": layers}
+
+
+def _layer_and_kind(record_tag):
+    """``(layer, kind)`` from a tag ``featureviz/<layer>/<kind>/record``, else ``(None, None)``.
+
+    Example:
+        >>> _layer_and_kind("featureviz/xception/block1_conv1/filters/record")
+        ('xception/block1_conv1', 'filters')
+    """
+    prefix, suffix = metadata.TAG_PREFIX + "/", "/record"
+    middle = record_tag[len(prefix) : -len(suffix)]
+    if not (record_tag.startswith(prefix) and record_tag.endswith(suffix)) or "/" not in middle:
+        return None, None
+    layer, kind = middle.rsplit("/", 1)
+    return (layer, kind) if layer and kind else (None, None)
 
 
 def _run_filter(run, tags=None):
