@@ -14,6 +14,9 @@ builds it, with each loader, and prints median latencies:
 Requests go through ``werkzeug.test.Client`` in this process, so the figures
 are the plugin's and TensorBoard's handling, without sockets.
 
+The log takes about 1.7 GiB (50 steps of full-size records and PNGs); pass
+``--logdir`` to keep it and reuse it on the next run.
+
 Usage:
     python benchmarks/bench_plugin.py                      # both loaders
     python benchmarks/bench_plugin.py --load_fast false --samples_per_plugin images=0,featureviz=0
@@ -24,6 +27,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -192,8 +196,12 @@ def main():
               f"in {time.perf_counter() - t0:.0f} s")
         with open(marker, "w") as f:
             json.dump([[list(k), v] for k, v in expected.items()], f)
-    for load_fast in {"true": [True], "false": [False], "both": [False, True]}[args.load_fast]:
-        bench(logdir, expected, load_fast, args.samples_per_plugin, args.repeat)
+    try:
+        for load_fast in {"true": [True], "false": [False], "both": [False, True]}[args.load_fast]:
+            bench(logdir, expected, load_fast, args.samples_per_plugin, args.repeat)
+    finally:
+        if not args.logdir:  # the log is about 1.7 GiB: keep it only when asked to
+            shutil.rmtree(logdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
