@@ -7,7 +7,7 @@ the real size (every channel's ``lo``/``hi``/stats, up to 2048 channels),
 then serves it through the TensorBoard WSGI app, built as ``tensorboard``
 builds it, with each loader, and prints median latencies:
 
-* ``layers`` cold (first call: every kept record read) and warm;
+* ``layers`` cold (first call: newest record and blob keys of every grid read) and warm;
 * ``grid`` cold (record not yet in the plugin's cache) and warm;
 * ``image`` (the PNG of a grid).
 
