@@ -134,8 +134,11 @@ class SummaryWriter:
                 global _FILE_COUNTER
                 _FILE_COUNTER += 1
                 counter = _FILE_COUNTER
-            # The name TensorFlow's writers use: unique per host, process and writer.
-            name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{counter}.v2"
+            # The name TensorFlow's writers use: unique per host, process and
+            # writer. The counter is zero-padded because TensorBoard's Python
+            # loader reads files in name order and skips one that sorts before
+            # a file it has already read (".9.v2" would follow ".10.v2").
+            name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{counter:06d}.v2"
             self.path = os.path.join(self.logdir, name)
             self._writer = tf.io.TFRecordWriter(self.path)
             self._writer.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
