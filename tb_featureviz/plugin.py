@@ -43,6 +43,7 @@ import math
 import os
 import re
 import threading
+import time
 import typing
 import urllib.parse
 from importlib import resources
@@ -94,6 +95,15 @@ _READ_ALL = 2**31 - 1
 
 #: Bytes of raw records kept in memory for ``grid`` (most recently used tags).
 RECORD_CACHE_BYTES = 64 * 2**20
+
+#: Seconds a grid's located tags and fingerprint are trusted without asking
+#: the data provider again. The channel view fetches a dozen steps of one
+#: grid at once, and each listing costs ~45 ms with ``--load_fast=true``
+#: (the data server's replies wait on Nagle's algorithm); TensorBoard itself
+#: reloads data every few seconds, so a reply lags the newest step by at
+#: most this much more, and a ``layers`` call that sees the run changed
+#: forgets them at once.
+LOCATE_FRESH_SECONDS = 2.0
 
 _INT = re.compile(r"-?[0-9]{1,18}\Z")
 _STATIC_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
@@ -310,6 +320,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         self._index_cache = {}  # (eid, run) -> (fingerprint, _RunIndex)
         self._records = collections.OrderedDict()  # (eid, run, tag) -> (fingerprint, {step: bytes}, size)
         self._located = {}  # (eid, run, layer, kind) -> image tag
+        self._recently_located = {}  # (eid, run, layer, kind) -> (monotonic time, _locate result)
         self._records_bytes = 0
 
     # -- TBPlugin ----------------------------------------------------------
@@ -431,6 +442,10 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             cached = self._index_cache.get((eid, run))
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
+        # The run changed: grids located before must be looked up afresh.
+        with self._lock:
+            for key in [k for k in self._recently_located if k[:2] == (eid, run)]:
+                del self._recently_located[key]
 
         # What each tag is: its metadata says (that of its first event).
         records, documents = {}, {}
@@ -578,6 +593,11 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         tell an unknown run, layer or kind apart, or to find tags written
         under other names through their metadata.
         """
+        key = (eid, run, layer, kind)
+        with self._lock:
+            recent = self._recently_located.get(key)
+        if recent is not None and time.monotonic() - recent[0] < LOCATE_FRESH_SECONDS:
+            return recent[1]
         tag = metadata.record_tag(layer, kind)
         ts = self._data_provider.list_tensors(
             ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME,
@@ -609,7 +629,8 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 )
             found = (s.record_tag, s.image_tag, s.fingerprint)
         with self._lock:
-            self._located[(eid, run, layer, kind)] = found[1]
+            self._located[key] = found[1]
+            self._recently_located[key] = (time.monotonic(), found)
         return found
 
     def _images(self, ctx, eid, run, image_tag, fingerprint):
