@@ -423,12 +423,15 @@ class FeatureVizLogger:
         """Channels kept for a layer with ``total`` channels, or None for all."""
         if self.max_channels is None or total <= self.max_channels:
             return None
+        self._warn_cap(layer_name, total, self.max_channels)
+        return list(range(self.max_channels))
+
+    def _warn_cap(self, layer_name, total, keep):
         self._warn_once(
             (layer_name, "cap"),
-            f"Layer {layer_name!r} has {total} channels; logging channels 0..{self.max_channels - 1} "
-            f"(max_channels={self.max_channels}). Records list the channels they hold.",
+            f"Layer {layer_name!r} has {total} channels; logging channels 0..{keep - 1} "
+            f"(max_channels={keep}). Records list the channels they hold.",
         )
-        return list(range(self.max_channels))
 
     def _report(self, skipped, what):
         for info, reason in skipped:
@@ -570,11 +573,7 @@ class FeatureVizLogger:
                 capped.append(job)
                 continue
             keep = max_channels
-            self._warn_once(
-                (job.layer, "cap"),
-                f"Layer {job.layer!r} has {job.total_channels} channels; logging channels 0..{keep - 1} "
-                f"(max_channels={keep}). Records list the channels they hold.",
-            )
+            self._warn_cap(job.layer, job.total_channels, keep)
             if job.layout == "tiles":
                 samples = [tiles[:keep] for tiles in job.samples]
                 cols = job.cols
