@@ -253,7 +253,10 @@ class FeatureVizCallback(keras.callbacks.Callback):
                              "Received: an empty list")
         # The logger checks logdir, run and preprocess; its own channel cap
         # stays off so that channel health sees every channel.
-        self._logger = FeatureVizLogger(logdir, run, preprocess=preprocess, workers=workers)
+        try:
+            self._logger = FeatureVizLogger(logdir, run, preprocess=preprocess, workers=workers)
+        except (ValueError, TypeError) as error:
+            raise type(error)(str(error).replace("FeatureVizLogger", "FeatureVizCallback")) from None
         _check_writable_early(self._logger.logdir)
         self.logdir = self._logger.logdir
         self.run_dir = self._logger.run_dir

@@ -365,8 +365,9 @@ def test_worker_that_must_not_write_computes_but_writes_nothing(tmp_path, monkey
     ({"probe_images": []}, ValueError, "FeatureVizCallback expects at least one probe image. Received: an empty list"),
     ({"probe_images": "missing.png"}, FileNotFoundError, "probe image file not found: 'missing.png'"),
     ({"layers": []}, ValueError, "FeatureVizCallback expects at least one layer"),
-    ({"run": "a/b"}, ValueError, "expects run to be a folder name. Received: run='a/b'"),
-    ({"preprocess": 3}, TypeError, "expects preprocess to be callable. Received: int"),
+    ({"run": "a/b"}, ValueError, "FeatureVizCallback expects run to be a folder name. Received: run='a/b'"),
+    ({"preprocess": 3}, TypeError, "FeatureVizCallback expects preprocess to be callable. Received: int"),
+    ({"logdir": ""}, ValueError, "FeatureVizCallback expects a non-empty logdir path. Received: logdir=''"),
 ])
 def test_bad_arguments_fail_at_construction(tmp_path, kwargs, error, message):
     arguments = {"logdir": tmp_path, "probe_images": gradient_image(), **kwargs}
