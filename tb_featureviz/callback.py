@@ -102,11 +102,9 @@ def default_layers(model, max_layers=DEFAULT_MAX_LAYERS):
             f"FeatureVizCallback found no conv layer with a 2-D output in model {model.name!r} "
             f"(classes {[c.__name__ for c in layer_lib.CONV_CLASSES]}); pass layers=... explicitly."
         )
-    last_of_size = {}
-    for info in convs:
-        last_of_size[_spatial_size(info)] = info
-    chosen = sorted({convs[0].index: convs[0], **{i.index: i for i in last_of_size.values()}}.items())
-    chosen = [info for _index, info in chosen]
+    last_of_size = {_spatial_size(info): info for info in convs}  # later layers overwrite earlier ones
+    by_index = {info.index: info for info in (convs[0], *last_of_size.values())}
+    chosen = [by_index[index] for index in sorted(by_index)]
     if len(chosen) > max_layers:
         n = len(chosen)
         picks = sorted({round(k * (n - 1) / (max_layers - 1)) for k in range(max_layers)})

@@ -434,6 +434,28 @@ def test_log_directory_that_cannot_be_written_fails_at_train_begin(tmp_path):
     )
 
 
+def test_log_directory_through_tf_io_gfile(tmp_path):
+    """Non-local log directories (gs://, s3://) go through tf.io.gfile; ram:// stands in for them."""
+    import tensorflow as tf
+    from tensorboard.compat.proto import event_pb2
+
+    logdir = f"ram://{tmp_path.name}/logs"
+    model = compiled(small_cnn())
+    x, y = data(8)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0,
+              callbacks=[FeatureVizCallback(logdir, gradient_image(), layers=["conv1"])])
+    (path,) = tf.io.gfile.glob(f"{logdir}/featureviz/*")  # the write test file is gone
+    assert os.path.basename(path).startswith("events.out.tfevents.")
+    tags = {}
+    for record in tf.data.TFRecordDataset(path):
+        event = event_pb2.Event.FromString(record.numpy())
+        for value in event.summary.value:
+            tags.setdefault(value.tag, []).append(event.step)
+    assert set(tags) == {"featureviz/_model", "featureviz/_probe/probe",
+                         "featureviz/_probe/probe/record"} | layer_tags("conv1")
+    assert tags["featureviz/conv1/activations"] == [0, 2]
+
+
 # ------------------------------------------------- beside Keras' TensorBoard
 
 
