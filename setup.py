@@ -24,6 +24,9 @@ setup(
     install_requires=[
         "numpy>=1.23",
         "pillow>=9.1",
+        # ISA-L's deflate encodes grid PNGs several times faster than zlib;
+        # tb_featureviz.png falls back to zlib where it is missing.
+        "isal>=1.6",
         "tensorboard>=2.16",
     ],
     extras_require={

@@ -111,23 +111,21 @@ def value_ranges(tiles, scale="channel", symmetric=False, value_range=None):
         return np.full(num_tiles, lo), np.full(num_tiles, hi)
 
     flat = tiles.reshape(num_tiles, -1)
-    finite = np.isfinite(flat)
-    all_finite = bool(finite.all())
+    # min and max propagate NaN and show infinities, so finite extremes prove
+    # every value finite without a separate pass over the data.
+    lo = flat.min(axis=1).astype(np.float64)
+    hi = flat.max(axis=1).astype(np.float64)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        finite = np.isfinite(flat)
+        lo = np.where(finite, flat, np.inf).min(axis=1).astype(np.float64)
+        hi = np.where(finite, flat, -np.inf).max(axis=1).astype(np.float64)
+        empty = ~finite.any(axis=1)
+        lo[empty] = np.nan
+        hi[empty] = np.nan
     if symmetric:
-        mag = np.abs(flat) if all_finite else np.where(finite, np.abs(flat), -np.inf)
-        top = mag.max(axis=1).astype(np.float64)
-        top[top == -np.inf] = np.nan
+        with np.errstate(invalid="ignore"):
+            top = np.maximum(-lo, hi)
         lo, hi = -top, top
-    else:
-        if all_finite:
-            lo = flat.min(axis=1).astype(np.float64)
-            hi = flat.max(axis=1).astype(np.float64)
-        else:
-            lo = np.where(finite, flat, np.inf).min(axis=1).astype(np.float64)
-            hi = np.where(finite, flat, -np.inf).max(axis=1).astype(np.float64)
-            empty = ~finite.any(axis=1)
-            lo[empty] = np.nan
-            hi[empty] = np.nan
     if scale == "layer":
         with np.errstate(invalid="ignore"):
             layer_lo, layer_hi = np.nanmin(lo) if np.isfinite(lo).any() else np.nan, (

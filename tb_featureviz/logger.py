@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from tb_featureviz import grids, kernels, metadata, stats
-from tb_featureviz.summary import SummaryWriter, encode_png, json_floats
+from tb_featureviz.summary import SummaryWriter, dumps, encode_png, json_floats
 
 #: Pseudo layer under which the probe images themselves are logged.
 PROBE_LAYER = "_probe"
@@ -58,12 +58,18 @@ def _validate_step(step):
 
 
 def draw_job(job, compress_level=1):
-    """Grids, PNGs and stats for every sample of ``job`` (pure, thread-safe).
+    """Grids, PNGs and sample documents for every sample of ``job`` (pure, thread-safe).
+
+    The sample documents (``lo``, ``hi``, ``nonfinite``, ``stats``) are
+    JSON-encoded here too, on the worker threads: encoding them is most of
+    the time a step spends outside numpy and zlib, and here it overlaps the
+    other grids' GIL-free work.
 
     Returns:
-        ``(grids, pngs, stats)``: lists with one entry per sample.
+        ``(grids, pngs, samples, sample_texts)``: lists with one entry per
+        sample; ``samples`` are JSON-ready dicts, ``sample_texts`` their JSON.
     """
-    drawn, pngs, channel_stats = [], [], []
+    drawn, pngs, samples, texts = [], [], [], []
     for tiles in job.samples:
         grid = grids.make_grid(
             tiles, scale=job.scale, symmetric=job.symmetric,
@@ -72,8 +78,16 @@ def draw_job(job, compress_level=1):
         drawn.append(grid)
         pngs.append(encode_png(grid.image, compress_level))
         rows = stats.stats_rows(tiles, job.layout, job.cols)
-        channel_stats.append(stats.channel_stats(rows, all_finite=grid.nonfinite == 0))
-    return drawn, pngs, channel_stats
+        channel_stats = stats.channel_stats(rows, all_finite=grid.nonfinite == 0)
+        sample = {
+            "lo": json_floats(grid.lo),
+            "hi": json_floats(grid.hi),
+            "nonfinite": grid.nonfinite,
+            "stats": {name: json_floats(values) for name, values in channel_stats.items()},
+        }
+        samples.append(sample)
+        texts.append(dumps(sample))
+    return drawn, pngs, samples, texts
 
 
 class FeatureVizLogger:
@@ -342,7 +356,7 @@ class FeatureVizLogger:
     def records_for(self, jobs, drawn, step):
         """JSON documents and returned records for drawn jobs."""
         documents, records = [], []
-        for job, (job_grids, pngs, job_stats) in zip(jobs, drawn):
+        for job, (job_grids, pngs, samples, sample_texts) in zip(jobs, drawn):
             first = job_grids[0]
             image_tag = metadata.image_tag(job.layer, job.kind)
             with self._lock:
@@ -370,22 +384,17 @@ class FeatureVizLogger:
                 "channels": [int(c) for c in job.channels],
                 "total_channels": int(job.total_channels),
                 "input_channels": None if job.input_channels is None else [int(c) for c in job.input_channels],
-                "samples": [],
             }
-            for index, (grid, png, channel_stats) in enumerate(zip(job_grids, pngs, job_stats)):
-                sample = {
-                    "lo": json_floats(grid.lo),
-                    "hi": json_floats(grid.hi),
-                    "nonfinite": grid.nonfinite,
-                    "stats": {name: json_floats(values) for name, values in channel_stats.items()},
-                }
-                document["samples"].append(sample)
-                record = {k: v for k, v in document.items() if k != "samples"}
+            for index, (grid, png, sample) in enumerate(zip(job_grids, pngs, samples)):
+                record = dict(document)
                 record.update(sample)
                 record.update(tag=image_tag, sample=index, image=grid.image, png=png,
                               num_samples=len(job_grids))
                 records.append(record)
-            documents.append((job, document, pngs))
+            # The document is the header plus the samples encoded on the workers.
+            header = dumps(document)
+            text = header[:-1] + ',"samples":[' + ",".join(sample_texts) + "]}"
+            documents.append((job, document, pngs, text))
         return documents, records
 
     def write(self, documents, step, model=None):
@@ -396,10 +405,10 @@ class FeatureVizLogger:
             structure = {"version": metadata.FORMAT_VERSION, **describe_structure(model)}
             self.writer.write_structure(structure, step)
             self._structure_logged.add(id(model))
-        for job, document, pngs in documents:
+        for job, document, pngs, text in documents:
             width = max(document["width"], 1)
             height = max(document["height"], 1)
-            self.writer.write_grid(job.layer, job.kind, step, pngs, width, height, document)
+            self.writer.write_grid(job.layer, job.kind, step, pngs, width, height, text)
         self._last_step = step if self._last_step is None else max(self._last_step, step)
 
     def _run(self, model, step, jobs):

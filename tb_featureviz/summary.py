@@ -145,12 +145,14 @@ class SummaryWriter:
         return self._writer
 
     def _write(self, tag, tensor, summary_metadata, step):
+        """Append one summary; ``summary_metadata`` may be a function making it."""
         with self._lock:
             writer = self._event_writer()
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
-            # Readers keep the metadata of a tag's first event only.
+            # Readers keep the metadata of a tag's first event only, so later
+            # events neither carry nor build it.
             if tag not in self._tags_seen:
-                value.metadata.CopyFrom(summary_metadata)
+                value.metadata.CopyFrom(summary_metadata() if callable(summary_metadata) else summary_metadata)
                 self._tags_seen.add(tag)
             event = event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary_pb2.Summary(value=[value]))
             writer.write(event.SerializeToString())
@@ -163,20 +165,21 @@ class SummaryWriter:
             step: global step (int).
             pngs: list of PNG ``bytes``, one per probe image.
             width, height: largest image size, as the images plugin stores it.
-            record: JSON-serialisable dict describing the pixels.
+            record: the record describing the pixels: a JSON-serialisable
+                dict, or its JSON text already encoded.
         """
         image_tag = metadata.image_tag(layer, kind)
-        text = dumps(record).encode("utf-8")
+        text = (record if isinstance(record, str) else dumps(record)).encode("utf-8")
         self._write(
             image_tag,
             _string_tensor([str(width).encode(), str(height).encode()] + list(pngs)),
-            metadata.create_image_metadata(layer, kind, f"featureviz {kind} of layer {layer}"),
+            lambda: metadata.create_image_metadata(layer, kind, f"featureviz {kind} of layer {layer}"),
             step,
         )
         self._write(
             metadata.record_tag(layer, kind),
             _scalar_string_tensor(text),
-            metadata.create_record_metadata(layer, kind, image_tag),
+            lambda: metadata.create_record_metadata(layer, kind, image_tag),
             step,
         )
         self.bytes_written += sum(len(p) for p in pngs) + len(text)
@@ -196,7 +199,7 @@ class SummaryWriter:
         tensor = tensor_pb2.TensorProto(
             dtype=types_pb2.DT_FLOAT, tensor_shape=tensor_shape_pb2.TensorShapeProto(), float_val=[float(value)]
         )
-        self._write(tag, tensor, _scalar_metadata(), step)
+        self._write(tag, tensor, _scalar_metadata, step)
         self.bytes_written += 4
 
     def flush(self):
