@@ -45,7 +45,7 @@ def load_xception(weights, image_size, out=sys.stdout):
     except Exception as error:  # noqa: BLE001 - any download failure means "offline"
         print(
             "Could not load the ImageNet weights for Xception "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:160]}).\n"
+            f"({type(error).__name__}: {str(error).splitlines()[0][:400]}).\n"
             "Falling back to random weights (weights=None): the filters will be noise at step 0 "
             "and the feature maps will show an untrained network. Pass --weights PATH to use a "
             "local weights file (e.g. xception_weights_tf_dim_ordering_tf_kernels_notop.h5).",
@@ -173,7 +173,15 @@ def build_parser():
     return parser
 
 
+def _short_warning(message, category, filename, lineno, line=None):
+    # A command line user wants the message, not the library line that raised it.
+    return f"{category.__name__}: {message}\n"
+
+
 def main(argv=None):
+    import warnings
+
+    warnings.formatwarning = _short_warning
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         if args.image_size < 71:
