@@ -181,14 +181,19 @@ def _short_warning(message, category, filename, lineno, line=None):
 def main(argv=None):
     import warnings
 
-    warnings.formatwarning = _short_warning
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        if args.image_size < 71:
-            raise SystemExit(f"tb-featureviz demo expects --image-size >= 71 (Xception's minimum). Received: {args.image_size}")
-        run_demo(args.logdir, args.weights, args.image_size, args.epochs, args.per_class, freq=args.freq)
-    else:
-        run_log(args.model, args.images, args.logdir, args.step, args.layers or None, args.preprocess)
+    previous, warnings.formatwarning = warnings.formatwarning, _short_warning
+    try:
+        if args.command == "demo":
+            if args.image_size < 71:
+                raise SystemExit(
+                    f"tb-featureviz demo expects --image-size >= 71 (Xception's minimum). Received: {args.image_size}"
+                )
+            run_demo(args.logdir, args.weights, args.image_size, args.epochs, args.per_class, freq=args.freq)
+        else:
+            run_log(args.model, args.images, args.logdir, args.step, args.layers or None, args.preprocess)
+    finally:
+        warnings.formatwarning = previous
     return 0
 
 
