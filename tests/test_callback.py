@@ -290,18 +290,23 @@ def test_training_does_not_wait_for_the_write(tmp_path):
     assert steps_of(tensors_by_tag(os.path.join(tmp_path, "featureviz")), "featureviz/conv1/activations") == [0]
 
 
-def test_failure_while_training_warns_and_training_goes_on(tmp_path):
-    model = compiled(small_cnn())
-    x, y = data()
-    callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"])
+def fail_writing_at(callback, failing_step):
+    """Make the callback's writes fail at one step, as a full disk would."""
     write_step = callback.logger.write_step
 
     def failing(step, *args, **kwargs):
-        if step == 4:
+        if step == failing_step:
             raise OSError("disk full")
         return write_step(step, *args, **kwargs)
 
     callback.logger.write_step = failing
+
+
+def test_failure_while_training_warns_and_training_goes_on(tmp_path):
+    model = compiled(small_cnn())
+    x, y = data()
+    callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"])
+    fail_writing_at(callback, 4)
     with pytest.warns(UserWarning, match=r"could not log step 4: OSError: disk full. Training goes on"):
         history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[callback])
     assert len(history.history["loss"]) == 2
@@ -324,14 +329,7 @@ def test_strict_failure_stops_training(tmp_path):
     model = compiled(small_cnn())
     x, y = data()
     callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"], strict=True)
-    write_step = callback.logger.write_step
-
-    def failing(step, *args, **kwargs):
-        if step == 4:
-            raise OSError("disk full")
-        return write_step(step, *args, **kwargs)
-
-    callback.logger.write_step = failing
+    fail_writing_at(callback, 4)
     with pytest.raises(RuntimeError, match="FeatureVizCallback could not log step 4: OSError: disk full"):
         model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[callback])
     assert int(model.optimizer.iterations.numpy()) < 12
