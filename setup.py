@@ -13,7 +13,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_featureviz", "tb_featureviz.frontend"],
+    packages=["tb_featureviz", "tb_featureviz.plugin", "tb_featureviz.frontend"],
     # The panel lives at the repository root (frontend/) but ships inside the
     # package, so a wheel install can serve it.
     package_dir={"tb_featureviz.frontend": "frontend"},
@@ -50,7 +50,7 @@ setup(
     },
     entry_points={
         "console_scripts": ["tb-featureviz=tb_featureviz.cli:main"],
-        "tensorboard_plugins": ["featureviz=tb_featureviz.plugin_loader:FeatureVizLoader"],
+        "tensorboard_plugins": ["featureviz=tb_featureviz.plugin.loader:FeatureVizLoader"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

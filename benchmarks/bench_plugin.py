@@ -76,12 +76,12 @@ def _grid_and_record(layer, cls, kind, tiles, source_shape, symmetric):
 
 def write_run(logdir, num_layers, steps, tile_cap):
     """Write the benchmark run; returns the expected provider listing."""
-    from tb_featureviz import metadata, summary
+    from tb_featureviz import metadata, summary_writer
     from plugin_fixtures import structure_layer
 
     rng = np.random.default_rng(0)
     layers = xception_layers(num_layers)
-    writer = summary.SummaryWriter(os.path.join(logdir, RUN))
+    writer = summary_writer.SummaryWriter(os.path.join(logdir, RUN))
     structure = {"version": 1, "model": "functional", "layers": [
         structure_layer(i, name, cls, [None, side, side, ch],
                         {"kernel": [3, 3, 3, ch]} if cls in ("Conv2D", "SeparableConv2D") else {})

@@ -47,69 +47,25 @@ The on-disk format is documented in ``docs/format.md``.
 """
 
 import os
-import uuid
 import warnings
 
 import keras
 
+from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs
 from tb_featureviz import layers as layer_lib
-from tb_featureviz.logger import PROBE_LAYER, FeatureVizLogger
+from tb_featureviz.background import OrderedBackgroundWriter
+from tb_featureviz.logger import FeatureVizLogger
 
-#: Feature-map channels (and kernel columns) drawn per layer by default.
+_OWNER = "FeatureVizCallback"
+
+#: Feature-map channels (and kernel filters) drawn per layer by default.
 DEFAULT_MAX_CHANNELS = 64
 
-#: Most layers :func:`default_layers` picks.
+#: Most layers the default choice picks (see :func:`tb_featureviz.layers.default_layers`).
 DEFAULT_MAX_LAYERS = 8
 
 #: Units of the logging schedule.
 UNITS = ("epoch", "batch")
-
-
-def _spatial_size(info):
-    shape = layer_lib.output_shape(info.layer)
-    if getattr(info.layer, "data_format", "channels_last") == "channels_first":
-        return tuple(shape[2:])
-    return tuple(shape[1:-1])
-
-
-def default_layers(model, max_layers=DEFAULT_MAX_LAYERS):
-    """The layers the callback logs when none are named: one per resolution stage.
-
-    Among the conv layers with a 2-D output (nested models included), it
-    takes the first one and, for every output resolution, the last one in
-    model order: the output of each stage. On Xception that is
-    ``block1_conv1``, ``block2_sepconv2``, ``block3_sepconv2``,
-    ``block4_sepconv2``, ``block13_sepconv2`` and ``block14_sepconv2``. More
-    than ``max_layers`` are thinned evenly, keeping the first and the last.
-
-    Example:
-        >>> base = keras.applications.Xception(weights=None, include_top=False)  # doctest: +SKIP
-        >>> [info.name for info in default_layers(base)][:2]  # doctest: +SKIP
-        ['block1_conv1', 'block2_sepconv2']
-
-    Returns:
-        list of :class:`tb_featureviz.layers.LayerInfo` in model order.
-
-    Raises:
-        ValueError: when the model has no conv layer with a 2-D output.
-    """
-    convs = [
-        info for info in layer_lib.walk_layers(model)
-        if isinstance(info.layer, layer_lib.CONV_CLASSES) and layer_lib.has_spatial_output(info) is None
-    ]
-    if not convs:
-        raise ValueError(
-            f"FeatureVizCallback found no conv layer with a 2-D output in model {model.name!r} "
-            f"(classes {[c.__name__ for c in layer_lib.CONV_CLASSES]}); pass layers=... explicitly."
-        )
-    last_of_size = {_spatial_size(info): info for info in convs}  # later layers overwrite earlier ones
-    by_index = {info.index: info for info in (convs[0], *last_of_size.values())}
-    chosen = [by_index[index] for index in sorted(by_index)]
-    if len(chosen) > max_layers:
-        n = len(chosen)
-        picks = sorted({round(k * (n - 1) / (max_layers - 1)) for k in range(max_layers)})
-        chosen = [chosen[k] for k in picks]
-    return chosen
 
 
 def _effective_trainable(info):
@@ -125,57 +81,6 @@ def trainable_state(model):
         for info in layer_lib.walk_layers(model)
         if info.layer.weights
     }
-
-
-def _should_write(model):
-    """False on the workers of a multi-worker strategy that must not write summaries."""
-    strategy = getattr(model, "distribute_strategy", None)
-    extended = getattr(strategy, "extended", None)
-    return bool(getattr(extended, "should_save_summary", True))
-
-
-def _is_remote(path):
-    return "://" in path
-
-
-def _check_writable_early(logdir):
-    """Fail at construction for local paths that can't hold a directory."""
-    if _is_remote(logdir):
-        return
-    path = os.path.abspath(logdir)
-    probe = path
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    if os.path.exists(probe) and not os.path.isdir(probe):
-        raise ValueError(
-            f"FeatureVizCallback expects a writable log directory. Received: logdir={logdir!r}, "
-            f"but {probe!r} is a file, not a directory"
-        )
-    if os.path.isdir(probe) and not os.access(probe, os.W_OK | os.X_OK):
-        raise PermissionError(
-            f"FeatureVizCallback expects a writable log directory. Received: logdir={logdir!r}, "
-            f"but {probe!r} is not writable"
-        )
-
-
-def _check_writable(run_dir):
-    """Create the run directory and write a file in it (local or remote, via tf.io.gfile)."""
-    import tensorflow as tf
-
-    test_file = f"{run_dir}/.featureviz-write-test-{os.getpid()}-{uuid.uuid4().hex}"
-    try:
-        tf.io.gfile.makedirs(run_dir)
-        with tf.io.gfile.GFile(test_file, "wb") as handle:
-            handle.write(b"ok")
-        tf.io.gfile.remove(test_file)
-    except (tf.errors.OpError, OSError) as error:
-        raise PermissionError(
-            f"FeatureVizCallback expects a writable log directory. Received: {run_dir!r}, which "
-            f"can't be written: {getattr(error, 'message', None) or error}"
-        ) from error
 
 
 class FeatureVizCallback(keras.callbacks.Callback):
@@ -205,7 +110,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             glob patterns, classes or layer objects. Layers with a 2-D output
             get feature maps; layers with kernels get filter grids and drift.
             None picks one conv layer per resolution stage
-            (:func:`default_layers`); ``"*"`` picks every layer.
+            (:func:`tb_featureviz.layers.default_layers`); ``"*"`` picks every layer.
         freq: log every ``freq`` epochs (or batches), an int >= 1.
         unit: ``"epoch"`` (default) or ``"batch"``.
         run: name of the run folder inside ``logdir``.
@@ -230,40 +135,34 @@ class FeatureVizCallback(keras.callbacks.Callback):
                  preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
                  strict=False, background=True, workers=None):
         super().__init__()
-        if isinstance(freq, bool) or not isinstance(freq, int) or freq < 1:
-            raise ValueError(f"FeatureVizCallback expects freq >= 1. Received: freq={freq!r}")
+        self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
-            raise ValueError(f"FeatureVizCallback expects unit in {UNITS}. Received: unit={unit!r}")
-        if max_channels is not None and (
-                isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1):
-            raise ValueError(
-                f"FeatureVizCallback expects max_channels >= 1 or None. Received: max_channels={max_channels!r}"
-            )
+            raise ValueError(f"{_OWNER} expects unit in {UNITS}. Received: unit={unit!r}")
+        self.max_channels = arguments.check_count(_OWNER, "max_channels", max_channels, allow_none=True)
         if probe_images is None:
-            raise ValueError("FeatureVizCallback expects probe images (an array, a PIL image, a path or a list). "
+            raise ValueError(f"{_OWNER} expects probe images (an array, a PIL image, a path or a list). "
                              "Received: probe_images=None")
         if isinstance(probe_images, (list, tuple)) and not probe_images:
-            raise ValueError("FeatureVizCallback expects at least one probe image. Received: an empty list")
+            raise ValueError(f"{_OWNER} expects at least one probe image. Received: an empty list")
         if isinstance(probe_images, (str, os.PathLike)) and not os.path.exists(probe_images):
-            raise FileNotFoundError(f"FeatureVizCallback: probe image file not found: {os.fspath(probe_images)!r}")
+            raise FileNotFoundError(f"{_OWNER}: probe image file not found: {os.fspath(probe_images)!r}")
         if isinstance(layers, (list, tuple)) and not layers:
-            raise ValueError("FeatureVizCallback expects at least one layer, or layers=None for the default. "
+            raise ValueError(f"{_OWNER} expects at least one layer, or layers=None for the default. "
                              "Received: an empty list")
-        # The logger checks logdir, run and preprocess; its own channel cap
-        # stays off so that channel health sees every channel.
-        try:
-            self._logger = FeatureVizLogger(logdir, run, preprocess=preprocess, workers=workers)
-        except (ValueError, TypeError) as error:
-            raise type(error)(str(error).replace("FeatureVizLogger", "FeatureVizCallback")) from None
-        _check_writable_early(self._logger.logdir)
+        arguments.check_logdir(_OWNER, logdir)
+        arguments.check_run(_OWNER, run)
+        arguments.check_preprocess(_OWNER, preprocess)
+        arguments.check_count(_OWNER, "workers", workers, allow_none=True)
+        logdirs.check_creatable(logdir, owner=_OWNER)
+        # The logger's own channel cap stays off: channel health sees every
+        # channel, and each step is capped when it is drawn.
+        self._logger = FeatureVizLogger(logdir, run, preprocess=preprocess, workers=workers)
         self.logdir = self._logger.logdir
         self.run_dir = self._logger.run_dir
         self.probe_images = probe_images
         self.layers = layers
-        self.freq = freq
         self.unit = unit
         self.preprocess = preprocess
-        self.max_channels = max_channels
         self.drift = drift
         self.health = health
         self.strict = strict
@@ -273,8 +172,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
             self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
 
         self._viz_model = None  # the model the layers were resolved for
-        self._activation_infos = []
-        self._kernel_infos = []
+        self._layers = capture.StepLayers((), (), ())
+        self._feature_maps = capture.FeatureMaps()
+        self._background = OrderedBackgroundWriter()
         self._initial = None
         self._trainable = {}
         self._writes = True
@@ -327,7 +227,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             self._step = self._current_step()
             self._log(self._step)
         finally:
-            self._logger.drain()
+            self._background.drain()
             self._logger.close()
         self._raise_failure()
 
@@ -337,38 +237,40 @@ class FeatureVizCallback(keras.callbacks.Callback):
         from tb_featureviz.activations import model_data_format
         from tb_featureviz.probes import load_probe
 
+        capture.check_model(model, _OWNER)
         chosen = self.layers
         if chosen is None:
-            chosen = [info.layer for info in default_layers(model)]
-        activation_infos, kernel_infos = self._logger.select_for_step(model, chosen)
-        if activation_infos:
+            chosen = [info.layer for info in layer_lib.default_layers(model, DEFAULT_MAX_LAYERS)]
+        step_layers = capture.select_step_layers(model, chosen)
+        self._logger._report_skipped(step_layers.skipped, "activations or filters")
+        if step_layers.feature_maps:
             try:
                 load_probe(
                     self.probe_images, tuple(model.inputs[0].shape), preprocess=self.preprocess,
-                    data_format=model_data_format(model, activation_infos),
+                    data_format=model_data_format(model, step_layers.feature_maps),
                 )
             except (ValueError, TypeError, FileNotFoundError) as error:
-                raise type(error)(f"FeatureVizCallback: probe_images don't fit model {model.name!r}: {error}") from error
+                raise type(error)(f"{_OWNER}: probe_images don't fit model {model.name!r}: {error}") from error
         if self._iterations() is None:
             raise ValueError(
-                "FeatureVizCallback expects a compiled model whose optimizer counts its steps. "
+                f"{_OWNER} expects a compiled model whose optimizer counts its steps. "
                 f"Received: model {model.name!r} with optimizer {getattr(model, 'optimizer', None)!r}"
             )
-        writes = _should_write(model)
+        writes = distribution.should_write(model)
         if writes:
-            _check_writable(self.run_dir)
+            logdirs.check_writable(self.run_dir, owner=_OWNER)
         if self._viz_model is not None:
             warnings.warn(
-                f"FeatureVizCallback was used with model {self._viz_model.name!r} and now with "
+                f"{_OWNER} was used with model {self._viz_model.name!r} and now with "
                 f"{model.name!r}: drift restarts from the new model's kernels.",
                 stacklevel=3,
             )
-        self._activation_infos = activation_infos
-        self._kernel_infos = kernel_infos
+        self._layers = step_layers
         self._writes = writes
         self._initial = None
-        if self.drift and kernel_infos:
-            self._initial = self._logger.snapshot_kernels(model, [info.layer for info in kernel_infos])
+        if self.drift and step_layers.filters:
+            copies = capture.capture_kernels(step_layers.filters)
+            self._initial = {name: copy.arrays for name, copy in copies.items()}
         self._trainable = trainable_state(model)
         self._viz_model = model
 
@@ -376,7 +278,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
         if iterations is None:
             return None
-        return int(keras.ops.convert_to_numpy(iterations))
+        return int(iterations.numpy())
 
     def _current_step(self):
         return self._fit_start_step + max(0, self._iterations() - self._fit_start_iterations)
@@ -400,7 +302,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if not fresh and not events:
             return
         try:
-            activation_jobs, kernels = self._capture() if fresh else ([], {})
+            captured = self._capture(step) if fresh else step_jobs.CapturedStep(step, [], {})
         except Exception as error:  # noqa: BLE001 - a logging failure must not end training
             if strict:
                 raise
@@ -411,45 +313,43 @@ class FeatureVizCallback(keras.callbacks.Callback):
                 self._last_logged = step
         if not self._writes:
             return  # a worker that must not write: it computed, the chief writes
-        if fresh and activation_jobs:
+        captured.events = events
+        if fresh and captured.activation_jobs:
             self._probe_logged = True
         if self.background:
-            self._logger.submit(self._write, step, activation_jobs, kernels, events)
+            self._background.submit(self._write, captured)
         else:
-            self._write(step, activation_jobs, kernels, events)
+            self._write(captured)
             self._raise_failure()
 
-    def _capture(self):
+    def _capture(self, step):
         """What a step needs from the model, taken now, on the training thread."""
-        logger, model = self._logger, self._viz_model
         activation_jobs = []
-        if self._activation_infos:
-            activation_jobs = logger.activation_jobs(
-                model, self.probe_images, [info.layer for info in self._activation_infos], self.preprocess,
+        if self._layers.feature_maps:
+            probe, activation_jobs = self._feature_maps.jobs(
+                self._viz_model, self.probe_images, self._layers.feature_maps, self.preprocess,
             )
-            if self._probe_logged:
-                activation_jobs = [job for job in activation_jobs if job.layer != PROBE_LAYER]
-        kernels = {}
-        if self._kernel_infos:
-            kernels = logger.capture_kernels(model, [info.layer for info in self._kernel_infos])
-        return activation_jobs, kernels
+            if not self._probe_logged:
+                activation_jobs = [probe] + activation_jobs
+        return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters))
 
-    def _write(self, step, activation_jobs, kernels, events):
+    def _write(self, captured):
         """Draw and write a captured step (on the background thread by default)."""
         try:
-            self._logger.write_step(
-                step, activation_jobs, kernels, self._initial, max_channels=self.max_channels,
-                health=self.health, events=events, model=self._viz_model,
+            grid_jobs, scalars = step_jobs.step_content(
+                captured, self._initial, max_channels=self.max_channels, with_health=self.health,
             )
+            self._logger.write(captured.step, grid_jobs, scalars=scalars, events=captured.events,
+                               model=self._viz_model)
         except Exception as error:  # noqa: BLE001 - reported on the training thread or as a warning
             if self.strict:
-                self._failure = (step, error)
+                self._failure = (captured.step, error)
             else:
-                self._warn(step, error)
+                self._warn(captured.step, error)
 
     def _warn(self, step, error):
         warnings.warn(
-            f"FeatureVizCallback could not log step {step}: {type(error).__name__}: {error}. "
+            f"{_OWNER} could not log step {step}: {type(error).__name__}: {error}. "
             "Training goes on; pass strict=True to stop instead.",
             stacklevel=2,
         )
@@ -458,4 +358,4 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if self._failure is not None:
             step, error = self._failure
             self._failure = None
-            raise RuntimeError(f"FeatureVizCallback could not log step {step}: {type(error).__name__}: {error}") from error
+            raise RuntimeError(f"{_OWNER} could not log step {step}: {type(error).__name__}: {error}") from error

@@ -1,4 +1,4 @@
-"""Pure array math: how far kernels moved from their starting values, and channel health.
+"""Pure array math: how far kernels moved from their starting values.
 
 Everything here is numpy only (no TensorFlow, no I/O) and never mutates
 its inputs. The callback snapshots each selected layer's kernels when
@@ -12,13 +12,9 @@ compares the current kernels ``W`` with them:
   minimum over the layer's filters tell "everything moved a little" from
   "one filter turned around".
 
-Channel health reads the feature maps of the probe images: a channel is
-**dead** when it is exactly zero everywhere on every probe image,
-**saturated** when it holds one and the same non-zero value everywhere on
-every probe image (a unit stuck at a bound, e.g. ReLU6 at 6 or a sigmoid
-at 1), and **non-finite** when any of its values is NaN or infinite. The
-three are exclusive: a channel with a non-finite value is neither dead nor
-saturated.
+Which axis of a kernel is a filter is the layer class's rule, owned by
+:mod:`tb_featureviz.kernels`; channel health lives in
+:mod:`tb_featureviz.health`.
 
 Example:
     >>> import numpy as np
@@ -31,11 +27,11 @@ Example:
 
 import numpy as np
 
+from tb_featureviz import kernels
+
 #: Names of the drift scalars written per layer, in this order.
 DRIFT_NAMES = ("relative_change", "cosine_mean", "cosine_min")
 
-#: Names of the channel-health scalars written per layer, in this order.
-HEALTH_NAMES = ("dead_fraction", "saturated_fraction", "nonfinite_fraction")
 
 
 def _as_dict(arrays):
@@ -87,32 +83,7 @@ def relative_change(current, initial):
     return float(np.sqrt(change) / np.sqrt(start))
 
 
-def filter_matrix(class_name, name, array):
-    """One row per filter of a kernel: ``[filters, values per filter]``.
-
-    A filter is what makes one output channel: the last axis of Conv1D,
-    Conv2D, Dense and pointwise kernels; the output axis (``-2``) of a
-    Conv2DTranspose kernel; each ``(input channel, multiplier)`` pair of a
-    depthwise kernel.
-
-    Example:
-        >>> filter_matrix("Conv2D", "kernel", np.zeros((3, 3, 8, 16))).shape
-        (16, 72)
-        >>> filter_matrix("SeparableConv2D", "depthwise_kernel", np.zeros((3, 3, 8, 2))).shape
-        (16, 9)
-    """
-    array = np.asarray(array)
-    if array.ndim < 2:
-        return array.reshape(1, -1)
-    if name == "depthwise_kernel" or (class_name == "DepthwiseConv2D" and name == "kernel"):
-        spatial = int(np.prod(array.shape[:-2]))
-        return array.reshape(spatial, -1).T
-    if class_name == "Conv2DTranspose" and name == "kernel":
-        array = np.swapaxes(array, -1, -2)
-    return array.reshape(-1, array.shape[-1]).T
-
-
-def filter_cosines(class_name, current, initial):
+def filter_cosines(layer_class, current, initial):
     """Cosine similarity of every filter of ``current`` with the same filter of ``initial``.
 
     Filters of all the layer's kernels are concatenated (a SeparableConv2D
@@ -132,8 +103,8 @@ def filter_cosines(class_name, current, initial):
     _check_same(current, initial)
     parts = []
     for name in current:
-        a = filter_matrix(class_name, name, np.asarray(current[name], dtype=np.float64))
-        b = filter_matrix(class_name, name, np.asarray(initial[name], dtype=np.float64))
+        a = kernels.filter_matrix(layer_class, name, np.asarray(current[name], dtype=np.float64))
+        b = kernels.filter_matrix(layer_class, name, np.asarray(initial[name], dtype=np.float64))
         dot = np.einsum("ij,ij->i", a, b)
         na = np.sqrt(np.einsum("ij,ij->i", a, a))
         nb = np.sqrt(np.einsum("ij,ij->i", b, b))
@@ -147,17 +118,18 @@ def filter_cosines(class_name, current, initial):
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def drift_summary(class_name, current, initial):
+def drift_summary(layer_class, current, initial):
     """The drift scalars of one layer.
 
     Args:
-        class_name: the layer's class name (decides which axis is a filter).
+        layer_class: the layer's class, or its name (its kernel rule decides
+            which axis is a filter; see :func:`tb_featureviz.kernels.filter_matrix`).
         current, initial: the layer's kernels by name, now and at the start.
 
     Returns:
         dict with the floats named in :data:`DRIFT_NAMES`.
     """
-    cosines = filter_cosines(class_name, current, initial)
+    cosines = filter_cosines(layer_class, current, initial)
     if cosines.size == 0:
         mean = minimum = 1.0
     elif np.isnan(cosines).any():
@@ -168,51 +140,4 @@ def drift_summary(class_name, current, initial):
         "relative_change": relative_change(current, initial),
         "cosine_mean": mean,
         "cosine_min": minimum,
-    }
-
-
-def channel_health(samples):
-    """Fractions of dead, saturated and non-finite channels of one layer.
-
-    Args:
-        samples: one array per probe image, channels first (``[C, ...]``),
-            e.g. the tile stacks of an ``activations`` grid job, or a single
-            ``[N, C, ...]`` array. All must have the same channel count.
-
-    Returns:
-        dict with the floats named in :data:`HEALTH_NAMES` (fractions of the
-        layer's channels, in ``[0, 1]``).
-
-    Example:
-        >>> maps = np.stack([np.zeros((4, 4)), np.full((4, 4), 6.0), np.eye(4), np.full((4, 4), np.nan)])
-        >>> channel_health([maps])
-        {'dead_fraction': 0.25, 'saturated_fraction': 0.25, 'nonfinite_fraction': 0.25}
-    """
-    samples = list(samples)
-    if not samples:
-        raise ValueError("channel_health expects at least one sample. Received: none")
-    channels = np.shape(samples[0])[0]
-    if channels == 0:
-        return {name: 0.0 for name in HEALTH_NAMES}
-    nonzero = np.zeros(channels, bool)
-    nonfinite = np.zeros(channels, bool)
-    lo = np.full(channels, np.inf)
-    hi = np.full(channels, -np.inf)
-    for sample in samples:
-        rows = np.asarray(sample).reshape(channels, -1)
-        nonzero |= np.any(rows != 0, axis=1)
-        finite = np.isfinite(rows)
-        if finite.all():
-            lo = np.minimum(lo, rows.min(axis=1))
-            hi = np.maximum(hi, rows.max(axis=1))
-        else:
-            nonfinite |= ~finite.all(axis=1)
-            lo = np.minimum(lo, np.where(finite, rows, np.inf).min(axis=1))
-            hi = np.maximum(hi, np.where(finite, rows, -np.inf).max(axis=1))
-    dead = ~nonzero & ~nonfinite
-    saturated = ~nonfinite & nonzero & (lo == hi)
-    return {
-        "dead_fraction": float(dead.mean()),
-        "saturated_fraction": float(saturated.mean()),
-        "nonfinite_fraction": float(nonfinite.mean()),
     }

@@ -15,6 +15,12 @@ DepthwiseConv2D           ``(kh, kw, in, multiplier)``
 SeparableConv2D           depthwise as above, pointwise ``(1, 1, in * multiplier, out)``
 ========================  ==============================
 
+Every fact about a class's kernel axes lives in its :class:`KernelRule`:
+the tiles drawn, the output-channel count, the mosaic's input count and
+the filter axis that drift compares. Rules are found by the class's MRO,
+so a subclass of ``Conv2DTranspose`` or ``DepthwiseConv2D`` gets its base
+class's axes everywhere.
+
 Example:
     >>> import numpy as np
     >>> sets = kernel_tiles("Conv2D", {"kernel": np.zeros((3, 3, 3, 32), np.float32)})
@@ -149,38 +155,176 @@ def conv1d(kernels, channels=None, max_mosaic_tiles=None):
     return [TileSet("filters", tiles, "tiles", kept, cout, source_shape=tuple(kernel.shape))]
 
 
-#: The explicit rule table: Keras class name -> function(kernels, channels, max_mosaic_tiles).
-#: Subclasses fall back to their nearest listed base class (see :func:`rule_for`).
+def _conv_filters(name, kernel):
+    # (..., in, out): one filter per output channel, the last axis.
+    return kernel.reshape(-1, kernel.shape[-1]).T
+
+
+def _transposed_filters(name, kernel):
+    # (kh, kw, out, in): the output axis is -2.
+    return _conv_filters(name, np.swapaxes(kernel, -1, -2))
+
+
+def _depthwise_filters(name, kernel):
+    # (kh, kw, in, multiplier): one filter per (input, multiplier) pair.
+    spatial = int(np.prod(kernel.shape[:-2]))
+    return kernel.reshape(spatial, -1).T
+
+
+def _separable_filters(name, kernel):
+    return _depthwise_filters(name, kernel) if name == "depthwise_kernel" else _conv_filters(name, kernel)
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelRule:
+    """How one layer class stores its kernels: tiles, channel counts, filter axes.
+
+    Attributes:
+        tiles: ``tiles(kernels, channels, max_mosaic_tiles) -> [TileSet]``.
+        output_channels: ``output_channels(kernels) -> int``: the channels a
+            ``filters`` grid has one tile (or column) for.
+        mosaic_inputs: ``mosaic_inputs(kernel_shape) -> int``: input channels
+            (rows) of the layer's full filter mosaic.
+        filter_matrix: ``filter_matrix(kernel name, array) -> [filters, values]``:
+            one row per filter, the unit drift compares.
+    """
+
+    tiles: object
+    output_channels: object
+    mosaic_inputs: object
+    filter_matrix: object
+
+
+#: The explicit rule table, by Keras class name. Subclasses use their nearest
+#: listed base class (see :func:`rule_for`).
 RULES = {
-    "SeparableConv2D": separable_conv2d,
-    "DepthwiseConv2D": depthwise_conv2d,
-    "Conv2DTranspose": conv2d_transpose,
-    "Conv2D": conv2d,
-    "Conv1D": conv1d,
+    "SeparableConv2D": KernelRule(
+        separable_conv2d,
+        lambda k: int(k["depthwise_kernel"].shape[-2] * k["depthwise_kernel"].shape[-1]),
+        lambda shape: int(shape[-2]),
+        _separable_filters,
+    ),
+    "DepthwiseConv2D": KernelRule(
+        depthwise_conv2d,
+        lambda k: int(k["kernel"].shape[-2] * k["kernel"].shape[-1]),
+        lambda shape: int(shape[-2]),
+        _depthwise_filters,
+    ),
+    "Conv2DTranspose": KernelRule(
+        conv2d_transpose, lambda k: int(k["kernel"].shape[-2]), lambda shape: int(shape[-1]), _transposed_filters,
+    ),
+    "Conv2D": KernelRule(conv2d, lambda k: int(k["kernel"].shape[-1]), lambda shape: int(shape[-2]), _conv_filters),
+    "Conv1D": KernelRule(conv1d, lambda k: int(k["kernel"].shape[-1]), lambda shape: int(shape[-2]), _conv_filters),
 }
 
+#: Filter axes of classes without a drawing rule (e.g. Dense): the last axis.
+DEFAULT_FILTER_MATRIX = _conv_filters
 
-def rule_for(class_names):
-    """The rule for the first of ``class_names`` (a class's MRO names) in :data:`RULES`."""
-    for name in class_names:
+
+def class_names(layer_class):
+    """The MRO names of a class, most derived first; a name or list of names as given.
+
+    Example:
+        >>> class MyConv(keras.layers.Conv2D): pass  # doctest: +SKIP
+        >>> class_names(MyConv)[:2]  # doctest: +SKIP
+        ['MyConv', 'Conv2D']
+        >>> class_names("Conv2D")
+        ['Conv2D']
+    """
+    if isinstance(layer_class, str):
+        return [layer_class]
+    if isinstance(layer_class, type):
+        return [cls.__name__ for cls in layer_class.__mro__]
+    return list(layer_class)
+
+
+def rule_for(layer_class):
+    """The :class:`KernelRule` of a layer class, by its nearest base in :data:`RULES`.
+
+    Args:
+        layer_class: a class (its MRO is searched), a class name, or a list
+            of class names, most derived first.
+
+    Returns:
+        the rule, or None for a class without one.
+
+    Example:
+        >>> rule_for("Conv2D").output_channels({"kernel": np.zeros((3, 3, 2, 8))})
+        8
+        >>> rule_for("Dense") is None
+        True
+    """
+    for name in class_names(layer_class):
         if name in RULES:
             return RULES[name]
     return None
 
 
-def kernel_tiles(class_name, kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES,
-                 mro_names=None):
+def output_channels(layer_class, kernels):
+    """Output channels of a layer's ``filters`` grid (see :class:`KernelRule`).
+
+    Example:
+        >>> output_channels("Conv2DTranspose", {"kernel": np.zeros((3, 3, 5, 2))})
+        5
+    """
+    return _required_rule(layer_class, kernels).output_channels(kernels)
+
+
+def mosaic_inputs(layer_class, kernel_shape):
+    """Input channels of a layer's full filter mosaic.
+
+    Example:
+        >>> mosaic_inputs("Conv2DTranspose", (3, 3, 5, 2))
+        2
+    """
+    rule = rule_for(layer_class)
+    return rule.mosaic_inputs(kernel_shape)
+
+
+def filter_matrix(layer_class, name, array):
+    """One row per filter of kernel ``name``: ``[filters, values per filter]``.
+
+    A filter is what makes one output channel: the last axis of Conv1D,
+    Conv2D, Dense and pointwise kernels; the output axis (``-2``) of a
+    Conv2DTranspose kernel; each ``(input channel, multiplier)`` pair of a
+    depthwise kernel. Classes without a rule use the last axis.
+
+    Example:
+        >>> filter_matrix("Conv2D", "kernel", np.zeros((3, 3, 8, 16))).shape
+        (16, 72)
+        >>> filter_matrix("SeparableConv2D", "depthwise_kernel", np.zeros((3, 3, 8, 2))).shape
+        (16, 9)
+    """
+    array = np.asarray(array)
+    if array.ndim < 2:
+        return array.reshape(1, -1)
+    rule = rule_for(layer_class)
+    return (rule.filter_matrix if rule is not None else DEFAULT_FILTER_MATRIX)(name, array)
+
+
+def _required_rule(layer_class, kernels):
+    rule = rule_for(layer_class)
+    if rule is None:
+        names = class_names(layer_class)
+        shapes = {name: tuple(array.shape) for name, array in kernels.items()}
+        raise UnsupportedKernel(
+            f"No filter drawing rule for layer class {names[0]} with kernels {shapes}; "
+            f"supported classes: {sorted(RULES)}."
+        )
+    return rule
+
+
+def kernel_tiles(layer_class, kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES):
     """Tile sets for a layer's kernels, following :data:`RULES`.
 
     Args:
-        class_name: the layer's class name, e.g. ``"Conv2D"``.
+        layer_class: the layer's class (so a subclass of Conv2D is drawn as
+            a Conv2D), or a class name / list of MRO names.
         kernels: dict of kernel arrays (``kernel``, ``depthwise_kernel``,
             ``pointwise_kernel``), as Keras stores them. Never mutated.
         channels: output channels to keep (None for all).
         max_mosaic_tiles: cap on the slices of a mosaic; the record lists
             the input channels it holds.
-        mro_names: class names of the layer's bases, most derived first, so
-            a subclass of Conv2D is drawn as a Conv2D.
 
     Returns:
         list of :class:`TileSet`.
@@ -189,11 +333,4 @@ def kernel_tiles(class_name, kernels, channels=None, max_mosaic_tiles=DEFAULT_MA
         UnsupportedKernel: for a class without a rule, naming class and
             kernel shapes.
     """
-    rule = rule_for(mro_names or [class_name])
-    if rule is None:
-        shapes = {name: tuple(array.shape) for name, array in kernels.items()}
-        raise UnsupportedKernel(
-            f"No filter drawing rule for layer class {class_name} with kernels {shapes}; "
-            f"supported classes: {sorted(RULES)}."
-        )
-    return rule(kernels, channels, max_mosaic_tiles)
+    return _required_rule(layer_class, kernels).tiles(kernels, channels, max_mosaic_tiles)

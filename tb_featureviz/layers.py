@@ -117,8 +117,8 @@ def output_shape(layer):
     return tuple(out.shape)
 
 
-def has_spatial_output(info):
-    """Why the layer has no 2-D feature maps to show, or None if it has.
+def feature_map_problem(info):
+    """Why the layer has no 2-D feature maps to show, or None when it has them.
 
     A spatial output is a single 4-D tensor ``(batch, H, W, C)`` (or
     ``(batch, C, H, W)`` with ``channels_first``).
@@ -174,7 +174,7 @@ def resolve_name(all_layers, name):
                      if all_layers else f"No layer named {name!r}: the model has no layers.")
 
 
-def select_layers(model, layers=None, *, requirement=has_spatial_output, default=CONV_CLASSES):
+def select_layers(model, layers=None, *, requirement=feature_map_problem, default=CONV_CLASSES):
     """Choose layers by name, glob pattern, class or object.
 
     Args:
@@ -222,7 +222,8 @@ def select_layers(model, layers=None, *, requirement=has_spatial_output, default
                 + "; pass layers=... explicitly."
             )
     else:
-        items = [layers] if isinstance(layers, (str, type)) or not hasattr(layers, "__iter__") else list(layers)
+        single = isinstance(layers, (str, bytes, type)) or not hasattr(layers, "__iter__")
+        items = [layers] if single else list(layers)
         if not items:
             raise ValueError("layers expects at least one name, pattern or class. Received: an empty list")
         for item in items:
@@ -277,6 +278,53 @@ def _kernel_variables(layer):
     return found
 
 
+def default_layers(model, max_layers=8):
+    """The layers to log when none are named: one conv layer per resolution stage.
+
+    Among the conv layers with a 2-D output (nested models included), it
+    takes the first one and, for every output resolution, the last one in
+    model order: the output of each stage. On Xception that is
+    ``block1_conv1``, ``block2_sepconv2``, ``block3_sepconv2``,
+    ``block4_sepconv2``, ``block13_sepconv2`` and ``block14_sepconv2``. More
+    than ``max_layers`` are thinned evenly, keeping the first and the last.
+
+    Example:
+        >>> base = keras.applications.Xception(weights=None, include_top=False)  # doctest: +SKIP
+        >>> [info.name for info in default_layers(base)][:2]  # doctest: +SKIP
+        ['block1_conv1', 'block2_sepconv2']
+
+    Returns:
+        list of :class:`LayerInfo` in model order.
+
+    Raises:
+        ValueError: when the model has no conv layer with a 2-D output.
+    """
+    convs = [
+        info for info in walk_layers(model)
+        if isinstance(info.layer, CONV_CLASSES) and feature_map_problem(info) is None
+    ]
+    if not convs:
+        raise ValueError(
+            f"The default layer choice found no conv layer with a 2-D output in model {model.name!r} "
+            f"(classes {[c.__name__ for c in CONV_CLASSES]}); pass layers=... explicitly."
+        )
+    last_of_size = {_spatial_size(info): info for info in convs}  # later layers overwrite earlier ones
+    by_index = {info.index: info for info in (convs[0], *last_of_size.values())}
+    chosen = [by_index[index] for index in sorted(by_index)]
+    if len(chosen) > max_layers:
+        n = len(chosen)
+        picks = sorted({round(k * (n - 1) / (max_layers - 1)) for k in range(max_layers)})
+        chosen = [chosen[k] for k in picks]
+    return chosen
+
+
+def _spatial_size(info):
+    shape = output_shape(info.layer)
+    if getattr(info.layer, "data_format", "channels_last") == "channels_first":
+        return tuple(shape[2:])
+    return tuple(shape[1:-1])
+
+
 def kernel_shapes(layer):
     """Shapes of the layer's kernels by short name, without copying them.
 
@@ -302,7 +350,9 @@ def kernel_arrays(layer):
 
     arrays = {}
     for attr, variable in _kernel_variables(layer).items():
-        value = keras.ops.convert_to_numpy(variable)
+        # Variable.numpy() rather than ops.convert_to_numpy: the latter asks
+        # the variable for a no-copy array, which numpy 2 warns about per call.
+        value = np.asarray(variable.numpy())
         # float16 / bfloat16 kernels: all math runs in float32.
         arrays[attr] = value if value.dtype == np.float32 else value.astype(np.float32)
     return arrays

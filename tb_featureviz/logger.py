@@ -12,82 +12,22 @@ Use it from any training script or custom loop::
 Then ``tensorboard --logdir logs`` shows the grids in the Feature maps tab
 (and in the stock Images tab). Every call checks its input first, computes
 all grids (in parallel threads), and only then writes: an error never
-leaves a half-written step.
+leaves a half-written step. Every write, grids and scalars alike, goes
+through :meth:`FeatureVizLogger.write`, which holds the step check and the
+writing in one critical section.
 """
 
 import concurrent.futures
-import dataclasses
-import math
 import os
 import threading
 import warnings
 
 import numpy as np
 
-from tb_featureviz import grids, kernels, metadata, stats
-from tb_featureviz.summary import SummaryWriter, dumps, encode_png, json_floats
+from tb_featureviz import arguments, capture, grids, jobs, kernels, metadata, step_jobs
+from tb_featureviz.summary_writer import SummaryWriter
 
-#: Pseudo layer under which the probe images themselves are logged.
-PROBE_LAYER = "_probe"
-
-
-@dataclasses.dataclass
-class GridJob:
-    """Everything needed to draw one grid (all samples) of one layer and kind."""
-
-    layer: str
-    class_name: str
-    kind: str
-    layout: str
-    samples: list  # one tile stack per sample
-    channels: list
-    total_channels: int
-    source_shape: tuple
-    input_channels: list = None
-    cols: int = None
-    pad: int = 1
-    scale: str = "channel"
-    symmetric: bool = False
-    value_range: tuple = None
-
-
-def _validate_step(step):
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise ValueError(f"step expects an int >= 0. Received: step={step!r}")
-    return int(step)
-
-
-def draw_job(job, compress_level=1):
-    """Grids, PNGs and sample documents for every sample of ``job`` (pure, thread-safe).
-
-    The sample documents (``lo``, ``hi``, ``nonfinite``, ``stats``) are
-    JSON-encoded here too, on the worker threads: encoding them is most of
-    the time a step spends outside numpy and zlib, and here it overlaps the
-    other grids' GIL-free work.
-
-    Returns:
-        ``(grids, pngs, samples, sample_texts)``: lists with one entry per
-        sample; ``samples`` are JSON-ready dicts, ``sample_texts`` their JSON.
-    """
-    drawn, pngs, samples, texts = [], [], [], []
-    for tiles in job.samples:
-        grid = grids.make_grid(
-            tiles, scale=job.scale, symmetric=job.symmetric,
-            value_range=job.value_range, pad=job.pad, cols=job.cols,
-        )
-        drawn.append(grid)
-        pngs.append(encode_png(grid.image, compress_level))
-        rows = stats.stats_rows(tiles, job.layout, job.cols)
-        channel_stats = stats.channel_stats(rows, all_finite=grid.nonfinite == 0)
-        sample = {
-            "lo": json_floats(grid.lo),
-            "hi": json_floats(grid.hi),
-            "nonfinite": grid.nonfinite,
-            "stats": {name: json_floats(values) for name, values in channel_stats.items()},
-        }
-        samples.append(sample)
-        texts.append(dumps(sample))
-    return drawn, pngs, samples, texts
+_OWNER = "FeatureVizLogger"
 
 
 class FeatureVizLogger:
@@ -95,7 +35,8 @@ class FeatureVizLogger:
 
     The logger owns its run directory (``<logdir>/<run>``) and its own
     summary writer, created on the first write; it never writes through
-    TensorFlow's default writer.
+    TensorFlow's default writer. One logger may be shared between threads:
+    each write is atomic, and steps must never decrease.
 
     Example:
         >>> import numpy as np, keras  # doctest: +SKIP
@@ -119,47 +60,44 @@ class FeatureVizLogger:
         max_mosaic_tiles: cap on the input-by-output slices of a mosaic.
         preprocess: default preprocessing for probe images.
         workers: threads drawing grids; default: the number of CPUs.
-        compress_level: PNG zlib level (1 is fast and nearly as small).
+        compress_level: PNG deflate level, 0 to 9 (1 is fast and nearly as small).
         log_probe: also log the probe images themselves (layer ``_probe``).
     """
 
     def __init__(self, logdir, run="featureviz", *, max_channels=None, activation_scale="channel",
                  activation_range=None, filter_scale="channel", max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES,
                  preprocess=None, workers=None, compress_level=1, log_probe=True):
-        if not isinstance(logdir, (str, os.PathLike)) or not os.fspath(logdir):
-            raise ValueError(f"FeatureVizLogger expects a non-empty logdir path. Received: logdir={logdir!r}")
-        if not isinstance(run, str) or not run or "/" in run or run in (".", ".."):
-            raise ValueError(f"FeatureVizLogger expects run to be a folder name. Received: run={run!r}")
-        if max_channels is not None and (isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1):
-            raise ValueError(f"FeatureVizLogger expects max_channels >= 1 or None. Received: max_channels={max_channels!r}")
+        self.logdir = arguments.check_logdir(_OWNER, logdir)
+        self.run = arguments.check_run(_OWNER, run)
+        self.max_channels = arguments.check_count(_OWNER, "max_channels", max_channels, allow_none=True)
         if activation_scale not in grids.SCALES:
-            raise ValueError(f"FeatureVizLogger expects activation_scale in {grids.SCALES}. Received: {activation_scale!r}")
+            raise ValueError(f"{_OWNER} expects activation_scale in {grids.SCALES}. Received: {activation_scale!r}")
         if activation_scale == "fixed":
             grids.value_ranges(np.zeros((1, 1)), "fixed", value_range=activation_range)  # validates
         if filter_scale not in ("channel", "layer"):
-            raise ValueError(f"FeatureVizLogger expects filter_scale 'channel' or 'layer'. Received: {filter_scale!r}")
-        if preprocess is not None and not callable(preprocess):
-            raise TypeError(f"FeatureVizLogger expects preprocess to be callable. Received: {type(preprocess).__name__}")
-        self.logdir = os.fspath(logdir)
-        self.run = run
-        self.run_dir = os.path.join(self.logdir, run)
-        self.max_channels = max_channels
+            raise ValueError(f"{_OWNER} expects filter_scale 'channel' or 'layer'. Received: {filter_scale!r}")
+        self.max_mosaic_tiles = arguments.check_count(_OWNER, "max_mosaic_tiles", max_mosaic_tiles)
+        self.preprocess = arguments.check_preprocess(_OWNER, preprocess)
+        workers = arguments.check_count(_OWNER, "workers", workers, allow_none=True)
+        if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
+            raise ValueError(f"{_OWNER} expects compress_level from 0 to 9. Received: compress_level={compress_level!r}")
         self.activation_scale = activation_scale
         self.activation_range = activation_range
         self.filter_scale = filter_scale
-        self.max_mosaic_tiles = max_mosaic_tiles
-        self.preprocess = preprocess
         self.compress_level = compress_level
         self.log_probe = log_probe
+        self.run_dir = os.path.join(self.logdir, run)
         self.writer = SummaryWriter(self.run_dir)
         self._workers = workers or os.cpu_count() or 1
-        self._pool = None
-        self._extractors = {}
-        self._structure_logged = set()
-        self._reported = set()
-        self._sequence = {}
+        self._pool = None  # drawing threads, started on the first write
+        self._feature_maps = capture.FeatureMaps(activation_scale, activation_range)
+        self._structure_logged = set()  # ids of models whose structure is written
+        self._reported = set()  # keys of warnings already given
+        self._sequence = {}  # image tag -> grids written so far
         self._last_step = None
-        self._lock = threading.Lock()
+        # One step's check and writes form one critical section, so that two
+        # threads sharing a logger cannot interleave or reorder steps.
+        self._write_lock = threading.RLock()
 
     # ----------------------------------------------------------------- public
 
@@ -180,9 +118,14 @@ class FeatureVizLogger:
             ValueError: unknown layer name, a named layer without a kernel
                 rule, a bad step. Nothing is written then.
         """
-        step = self._check_step(step)
-        jobs = self.filter_jobs(model, layers)
-        return self._run(model, step, jobs)
+        self.check_step(step)
+        capture.check_model(model, _OWNER)
+        selection = capture.select_filter_layers(model, layers)
+        self._report_skipped(selection.skipped, "filters")
+        grid_jobs = []
+        for name, copy in capture.capture_kernels(selection.layers).items():
+            grid_jobs.extend(jobs.kernel_jobs(name, copy.layer_class, copy.arrays, **self._kernel_style()))
+        return self.write(step, grid_jobs, model=model)
 
     def log_activations(self, model, images, step, layers=None, preprocess=None):
         """Log the feature maps of the selected layers for probe images.
@@ -213,13 +156,148 @@ class FeatureVizLogger:
             ValueError, TypeError: bad images, unknown layers, a model without
                 an image input, a bad step. Nothing is written then.
         """
-        step = self._check_step(step)
-        jobs = self.activation_jobs(model, images, layers, preprocess)
-        return self._run(model, step, jobs)
+        self.check_step(step)
+        capture.check_model(model, _OWNER)
+        selection = capture.select_feature_map_layers(model, layers)
+        probe, activation_jobs = self._feature_maps.jobs(
+            model, images, selection.layers, preprocess if preprocess is not None else self.preprocess,
+        )
+        self._report_skipped(selection.skipped, "activations")
+        grid_jobs = ([probe] if self.log_probe else []) + [jobs.cap_job(j, self.max_channels) for j in activation_jobs]
+        return self.write(step, grid_jobs, model=model)
+
+    def log_step(self, model, images, step, layers=None, initial=None, *, preprocess=None,
+                 max_channels=None, health=True):
+        """Log activations, filters, channel health and drift of one step at once.
+
+        The synchronous twin of what :class:`tb_featureviz.FeatureVizCallback`
+        does at a logged step, for custom training loops.
+
+        Example:
+            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
+            >>> for step in range(1, 10):  # doctest: +SKIP
+            ...     train_one_epoch(model)
+            ...     logger.log_step(model, "cat.png", step, initial=start)
+
+        Args:
+            model, images, step, preprocess: see :meth:`log_activations`;
+                ``images=None`` logs kernels only.
+            layers: feature maps of those with a 2-D output, filters (and
+                drift) of those with kernels; see :func:`tb_featureviz.capture.select_step_layers`.
+            initial: starting kernels from :meth:`snapshot_kernels`, or None
+                for no drift.
+            max_channels: output channels per grid; defaults to the logger's.
+                Channel health always covers every channel.
+            health: write the channel-health scalars of the activations.
+
+        Returns:
+            ``(records, scalars)``: the grid records and ``{tag: value}`` of
+            the scalars written.
+        """
+        self.check_step(step)
+        capture.check_model(model, _OWNER)
+        chosen = capture.select_step_layers(model, layers)
+        self._report_skipped(chosen.skipped, "activations or filters")
+        activation_jobs = []
+        if images is not None and chosen.feature_maps:
+            probe, activation_jobs = self._feature_maps.jobs(
+                model, images, chosen.feature_maps, preprocess if preprocess is not None else self.preprocess,
+            )
+            activation_jobs = ([probe] if self.log_probe else []) + activation_jobs
+        captured = step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(chosen.filters))
+        cap = self.max_channels if max_channels is None else arguments.check_count(
+            _OWNER, "max_channels", max_channels)
+        grid_jobs, scalars = step_jobs.step_content(
+            captured, initial, max_channels=cap, with_health=health, **self._kernel_style(with_cap=False),
+        )
+        return self.write(step, grid_jobs, scalars=scalars, model=model), scalars
+
+    def snapshot_kernels(self, model, layers=None):
+        """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.
+
+        Example:
+            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
+            >>> model.fit(x, y)  # doctest: +SKIP
+            >>> logger.log_step(model, None, step=1, initial=start)  # doctest: +SKIP
+
+        Returns:
+            ``{qualified layer name: {kernel name: float32 array}}`` (copies).
+        """
+        capture.check_model(model, _OWNER)
+        selection = capture.select_filter_layers(model, layers)
+        self._report_skipped(selection.skipped, "filters")
+        return {name: copy.arrays for name, copy in capture.capture_kernels(selection.layers).items()}
 
     def log_scalar(self, tag, value, step):
         """Write a standard scalar summary into this logger's run."""
-        self.writer.write_scalar(tag, value, self._check_step(step))
+        self.write(step, scalars={tag: value})
+
+    def write(self, step, grid_jobs=(), *, scalars=None, events=None, model=None):
+        """Draw and write one step: the single path every write takes.
+
+        The step check and all writes of the step happen under one lock, so
+        steps reach the file in order even from several threads. A grid
+        counts in its tag's ``sequence`` only once it is written.
+
+        Args:
+            step: global step, never smaller than the last one written.
+            grid_jobs: :class:`tb_featureviz.jobs.GridJob` objects.
+            scalars: ``{tag: value}`` standard scalar summaries.
+            events: training-event dicts for ``featureviz/_events``.
+            model: writes the model's structure with its first grids.
+
+        Returns:
+            list of records, one per grid and sample (see :meth:`log_activations`).
+        """
+        with self._write_lock:
+            step = self.check_step(step)
+            self._report_caps(grid_jobs)
+            drawn = self._draw(grid_jobs)
+            missing = self.writer.reopen_if_missing()
+            if missing is not None:
+                warnings.warn(
+                    f"{_OWNER}: the event file {missing!r} was deleted (was the log directory removed?). "
+                    f"Writing step {step} and later steps into a new event file in {self.run_dir!r}.",
+                    stacklevel=2,
+                )
+            if events:
+                document = {"version": metadata.FORMAT_VERSION,
+                            "events": [{"step": step, **event} for event in events]}
+                self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
+            if model is not None and drawn and id(model) not in self._structure_logged:
+                from tb_featureviz.layers import describe_structure
+
+                self.writer.write_structure({"version": metadata.FORMAT_VERSION, **describe_structure(model)}, step)
+                self._structure_logged.add(id(model))
+            records = []
+            for grid in drawn:
+                tag = metadata.image_tag(grid.job.layer, grid.job.kind)
+                header = jobs.record_header(grid, step, self._sequence.get(tag, 0))
+                self.writer.write_grid(grid.job.layer, grid.job.kind, step, grid.pngs, max(header["width"], 1),
+                                       max(header["height"], 1), jobs.record_text(header, grid))
+                self._sequence[tag] = header["sequence"] + 1
+                records.extend(jobs.returned_records(header, grid, tag))
+            for tag, value in (scalars or {}).items():
+                self.writer.write_scalar(tag, value, step)
+            self.writer.flush()
+            self._last_step = step
+        return records
+
+    def check_step(self, step):
+        """``step`` as an int, or the error a write of it would raise.
+
+        Raises:
+            ValueError: not an int in ``0 .. 2**63 - 1``, or smaller than the
+                last step written (TensorBoard drops data after an
+                out-of-order step).
+        """
+        step = arguments.check_step(step)
+        if self._last_step is not None and step < self._last_step:
+            raise ValueError(
+                f"{_OWNER} expects steps that never decrease (TensorBoard drops data "
+                f"after an out-of-order step). Received: step={step} after step={self._last_step}"
+            )
+        return step
 
     def flush(self):
         """Write buffered events to disk."""
@@ -243,536 +321,35 @@ class FeatureVizLogger:
         """Bytes of PNG and JSON payload written so far."""
         return self.writer.bytes_written
 
-    # --------------------------------------------------------- job building
+    # ------------------------------------------------------------- helpers
 
-    def filter_jobs(self, model, layers=None):
-        """Grid jobs of the selected layers' kernels (no drawing, no writing)."""
-        from tb_featureviz import layers as layer_lib
+    def _kernel_style(self, with_cap=True):
+        style = dict(filter_scale=self.filter_scale, max_mosaic_tiles=self.max_mosaic_tiles)
+        if with_cap:
+            style["max_channels"] = self.max_channels
+        return style
 
-        _check_model(model)
-        selection = layer_lib.select_layers(model, layers, requirement=_kernel_requirement)
-        self._report(selection.skipped, "filters")
-        jobs = []
-        for info in selection.layers:
-            arrays = layer_lib.kernel_arrays(info.layer)
-            jobs.extend(self.kernel_jobs(info.name, info.layer, arrays, kind_suffix=""))
-        return jobs
-
-    def kernel_jobs(self, layer_name, layer, arrays, kind_suffix=""):
-        """Jobs drawing ``arrays`` (kernel dict of ``layer``), e.g. kernels or their change."""
-        mro = [cls.__name__ for cls in type(layer).__mro__]
-        total = _output_channels(type(layer).__name__, arrays)
-        channels = self._capped(layer_name, total)
-        sets = kernels.kernel_tiles(
-            type(layer).__name__, arrays, channels=channels,
-            max_mosaic_tiles=self.max_mosaic_tiles, mro_names=mro,
-        )
-        jobs = []
-        for tile_set in sets:
-            if tile_set.layout == "mosaic":
-                inputs = _mosaic_inputs(type(layer).__name__, tile_set.source_shape)
-                if len(tile_set.input_channels) < inputs:
-                    self._warn_once(
-                        (layer_name, "mosaic"),
-                        f"Layer {layer_name!r}: the filter mosaic holds input channels "
-                        f"0..{len(tile_set.input_channels) - 1} of {inputs} "
-                        f"(max_mosaic_tiles={self.max_mosaic_tiles}).",
-                    )
-            jobs.append(GridJob(
-                layer=layer_name,
-                class_name=type(layer).__name__,
-                kind=tile_set.kind + kind_suffix,
-                layout=tile_set.layout,
-                samples=[tile_set.tiles],
-                channels=tile_set.channels,
-                total_channels=tile_set.total_channels,
-                source_shape=tile_set.source_shape,
-                input_channels=tile_set.input_channels,
-                cols=tile_set.cols,
-                pad=tile_set.pad,
-                scale="layer" if tile_set.layout == "matrix" else self.filter_scale,
-                symmetric=True,
-            ))
-        return jobs
-
-    def activation_jobs(self, model, images, layers=None, preprocess=None):
-        """Grid jobs of feature maps (runs the forward pass, draws nothing)."""
-        from tb_featureviz import layers as layer_lib
-        from tb_featureviz.activations import ActivationExtractor, model_data_format
-        from tb_featureviz.probes import load_probe
-
-        _check_model(model)
-        selection = layer_lib.select_layers(model, layers)
-        data_format = model_data_format(model, selection.layers)
-        probe = load_probe(
-            images, tuple(model.inputs[0].shape),
-            preprocess=preprocess if preprocess is not None else self.preprocess,
-            data_format=data_format,
-        )
-        self._report(selection.skipped, "activations")
-        key = (id(model), tuple(info.name for info in selection.layers))
-        extractor = self._extractors.get(key)
-        if extractor is None or extractor.model is not model:
-            extractor = ActivationExtractor(model, selection.layers)
-            self._extractors[key] = extractor
-        maps = extractor(probe.batch)
-        jobs = []
-        if self.log_probe:
-            display = probe.display
-            jobs.append(GridJob(
-                layer=PROBE_LAYER, class_name="Probe", kind="probe", layout="tiles",
-                samples=[image[None] if image.shape[-1] == 3 else image[None, ..., 0] for image in display],
-                channels=[0], total_channels=1, source_shape=tuple(display.shape),
-                scale="fixed", value_range=(0.0, 255.0),
-            ))
-        for info in selection.layers:
-            fmap = maps[info.name]  # [N, H, W, C]
-            total = fmap.shape[-1]
-            channels = self._capped(info.name, total)
-            per_sample = []
-            for sample in fmap:
-                tiles = np.moveaxis(sample, -1, 0)  # a view: [C, H, W]
-                per_sample.append(tiles if channels is None else tiles[: len(channels)])
-            jobs.append(GridJob(
-                layer=info.name, class_name=info.class_name, kind="activations", layout="tiles",
-                samples=per_sample,
-                channels=list(range(total)) if channels is None else channels,
-                total_channels=total, source_shape=tuple(fmap.shape),
-                scale=self.activation_scale, value_range=self.activation_range,
-            ))
-        return jobs
-
-    # ------------------------------------------------------------- running
-
-    def draw(self, jobs):
-        """Draw ``jobs`` on the worker threads; returns results in job order."""
+    def _draw(self, grid_jobs):
+        """Draw ``grid_jobs`` on the worker threads; results in job order."""
+        if not grid_jobs:
+            return []
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="featureviz")
         # Largest first, so that the last job to finish is a small one.
-        order = sorted(range(len(jobs)), key=lambda i: -sum(s.size for s in jobs[i].samples))
-        futures = {i: self._pool.submit(draw_job, jobs[i], self.compress_level) for i in order}
-        return [futures[i].result() for i in range(len(jobs))]
+        order = sorted(range(len(grid_jobs)), key=lambda i: -sum(s.size for s in grid_jobs[i].samples))
+        futures = {i: self._pool.submit(jobs.draw_job, grid_jobs[i], self.compress_level) for i in order}
+        return [futures[i].result() for i in range(len(grid_jobs))]
 
-    def records_for(self, jobs, drawn, step):
-        """JSON documents and returned records for drawn jobs."""
-        documents, records = [], []
-        for job, (job_grids, pngs, samples, sample_texts) in zip(jobs, drawn):
-            first = job_grids[0]
-            image_tag = metadata.image_tag(job.layer, job.kind)
-            with self._lock:
-                sequence = self._sequence.get(image_tag, 0)
-                self._sequence[image_tag] = sequence + 1
-            document = {
-                "version": metadata.FORMAT_VERSION,
-                "layer": job.layer,
-                "class": job.class_name,
-                "kind": job.kind,
-                "step": step,
-                "sequence": sequence,
-                "layout": job.layout,
-                "scale": job.scale,
-                "symmetric": job.symmetric,
-                "source_shape": [None if d is None else int(d) for d in job.source_shape],
-                "width": int(first.image.shape[1]),
-                "height": int(first.image.shape[0]),
-                "depth": max(int(g.image.shape[2]) if g.image.ndim == 3 else 1 for g in job_grids),
-                "rows": first.rows,
-                "cols": first.cols,
-                "tile_height": first.tile_height,
-                "tile_width": first.tile_width,
-                "pad": first.pad,
-                "channels": [int(c) for c in job.channels],
-                "total_channels": int(job.total_channels),
-                "input_channels": None if job.input_channels is None else [int(c) for c in job.input_channels],
-            }
-            for index, (grid, png, sample) in enumerate(zip(job_grids, pngs, samples)):
-                record = dict(document)
-                record.update(sample)
-                record.update(tag=image_tag, sample=index, image=grid.image, png=png,
-                              num_samples=len(job_grids))
-                records.append(record)
-            # The document is the header plus the samples encoded on the workers.
-            header = dumps(document)
-            text = header[:-1] + ',"samples":[' + ",".join(sample_texts) + "]}"
-            documents.append((job, document, pngs, text))
-        return documents, records
+    def _report_caps(self, grid_jobs):
+        for job in grid_jobs:
+            for key, message in jobs.cap_notes(job, self.max_mosaic_tiles):
+                self._warn_once(key, message)
 
-    def write(self, documents, step, model=None):
-        """Write drawn documents (and the model structure, once) at ``step``."""
-        if model is not None and id(model) not in self._structure_logged:
-            from tb_featureviz.layers import describe_structure
-
-            structure = {"version": metadata.FORMAT_VERSION, **describe_structure(model)}
-            self.writer.write_structure(structure, step)
-            self._structure_logged.add(id(model))
-        for job, document, pngs, text in documents:
-            width = max(document["width"], 1)
-            height = max(document["height"], 1)
-            self.writer.write_grid(job.layer, job.kind, step, pngs, width, height, text)
-        self._last_step = step if self._last_step is None else max(self._last_step, step)
-
-    def _run(self, model, step, jobs):
-        drawn = self.draw(jobs)
-        documents, records = self.records_for(jobs, drawn, step)
-        self.write(documents, step, model)
-        return records
-
-    # ------------------------------------------------------------- helpers
-
-    def _check_step(self, step):
-        step = _validate_step(step)
-        if self._last_step is not None and step < self._last_step:
-            raise ValueError(
-                f"FeatureVizLogger expects steps that never decrease (TensorBoard drops data "
-                f"after an out-of-order step). Received: step={step} after step={self._last_step}"
-            )
-        return step
-
-    def _capped(self, layer_name, total):
-        """Channels kept for a layer with ``total`` channels, or None for all."""
-        if self.max_channels is None or total <= self.max_channels:
-            return None
-        self._warn_cap(layer_name, total, self.max_channels)
-        return list(range(self.max_channels))
-
-    def _warn_cap(self, layer_name, total, keep):
-        self._warn_once(
-            (layer_name, "cap"),
-            f"Layer {layer_name!r} has {total} channels; logging channels 0..{keep - 1} "
-            f"(max_channels={keep}). Records list the channels they hold.",
-        )
-
-    def _report(self, skipped, what):
+    def _report_skipped(self, skipped, what):
         for info, reason in skipped:
             self._warn_once((info.name, what), f"Not logging {what} of layer {info.name!r} ({info.class_name}): {reason}.")
 
     def _warn_once(self, key, message):
         if key not in self._reported:
             self._reported.add(key)
-            warnings.warn(message, stacklevel=3)
-
-    # =====================================================================
-    # Callback support (issue 3): drift from the starting kernels, channel
-    # health, filter change grids, and a background write path. This block
-    # only adds methods; FeatureVizCallback is their main user, and each is
-    # usable from a custom training loop as well.
-    # =====================================================================
-
-    # The background writer (see submit) is created on first use.
-    _background = None
-    _pending = ()
-
-    def select_for_step(self, model, layers=None):
-        """Resolve ``layers`` once for both halves of a step: feature maps and kernels.
-
-        A layer is chosen when it has a 2-D output (its activations are
-        logged), kernels with a drawing rule (its filters are logged), or
-        both. A layer named explicitly that has neither raises.
-
-        Returns:
-            ``(activation_infos, kernel_infos)``: lists of
-            :class:`tb_featureviz.layers.LayerInfo`, in model order.
-
-        Raises:
-            ValueError, TypeError: as :func:`tb_featureviz.layers.select_layers`.
-        """
-        from tb_featureviz import layers as layer_lib
-
-        _check_model(model)
-
-        def either(info):
-            spatial = layer_lib.has_spatial_output(info)
-            kernel = _kernel_requirement(info)
-            if spatial is None or kernel is None:
-                return None
-            return f"{spatial}, and {kernel}"
-
-        selection = layer_lib.select_layers(model, layers, requirement=either)
-        self._report(selection.skipped, "activations or filters")
-        activation = [info for info in selection.layers if layer_lib.has_spatial_output(info) is None]
-        kernel = [info for info in selection.layers if _kernel_requirement(info) is None]
-        return activation, kernel
-
-    def capture_kernels(self, model, layers=None):
-        """Copies of the selected layers' kernels, with the layers.
-
-        Args:
-            model: a built Keras model.
-            layers: see :meth:`log_filters`: layers whose kernels can be drawn.
-
-        Returns:
-            ``{qualified name: (layer, {kernel name: float32 array})}``. The
-            arrays are copies: later training does not change them.
-        """
-        from tb_featureviz import layers as layer_lib
-
-        _check_model(model)
-        selection = layer_lib.select_layers(model, layers, requirement=_kernel_requirement)
-        self._report(selection.skipped, "filters")
-        return {info.name: (info.layer, layer_lib.kernel_arrays(info.layer)) for info in selection.layers}
-
-    def snapshot_kernels(self, model, layers=None):
-        """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.
-
-        Example:
-            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
-            >>> model.fit(x, y)  # doctest: +SKIP
-            >>> logger.log_step(model, None, step=1, initial=start)  # doctest: +SKIP
-
-        Returns:
-            ``{qualified layer name: {kernel name: float32 array}}`` (copies).
-        """
-        return {name: arrays for name, (_layer, arrays) in self.capture_kernels(model, layers).items()}
-
-    def filter_change_jobs(self, layer_name, layer, current, initial):
-        """Jobs drawing ``W - W0`` of a layer as kind ``filter_change``.
-
-        The change is drawn like the layer's ``filters`` grid (same tiles,
-        same channels), on one symmetric scale for the whole grid, so that the
-        filters that moved most stand out and an unchanged layer is flat grey.
-
-        Args:
-            layer_name: qualified name.
-            layer: the Keras layer (its class picks the drawing rule).
-            current, initial: ``{kernel name: array}`` now and at the start.
-        """
-        change = {name: np.asarray(current[name], np.float32) - np.asarray(initial[name], np.float32)
-                  for name in current}
-        return [
-            dataclasses.replace(job, kind="filter_change", scale="layer")
-            for job in self.kernel_jobs(layer_name, layer, change)
-            if job.kind == "filters"
-        ]
-
-    def drift_scalars(self, layer_name, class_name, current, initial):
-        """``{tag: value}`` of the drift scalars of one layer (see :mod:`tb_featureviz.drift`)."""
-        from tb_featureviz import drift
-
-        summary = drift.drift_summary(class_name, current, initial)
-        return {metadata.scalar_tag(layer_name, "drift/" + name): summary[name] for name in drift.DRIFT_NAMES}
-
-    def health_scalars(self, jobs):
-        """``{tag: value}`` of the channel-health scalars of ``activations`` jobs.
-
-        Computed over the channels the jobs hold: pass jobs built without a
-        channel cap (``max_channels=None``) to cover every channel.
-        """
-        from tb_featureviz import drift
-
-        scalars = {}
-        for job in jobs:
-            if job.kind == "activations":
-                health = drift.channel_health(job.samples)
-                for name in drift.HEALTH_NAMES:
-                    scalars[metadata.scalar_tag(job.layer, "health/" + name)] = health[name]
-        return scalars
-
-    def cap_jobs(self, jobs, max_channels):
-        """Jobs holding at most ``max_channels`` output channels each (None: unchanged).
-
-        Keeps the first channels: tiles of a ``tiles`` grid, columns of a
-        ``matrix`` or ``mosaic`` grid. Records list the channels they hold and
-        ``total_channels``; a warning names each capped layer once.
-        """
-        if max_channels is None:
-            return list(jobs)
-        capped = []
-        for job in jobs:
-            if len(job.channels) <= max_channels:
-                capped.append(job)
-                continue
-            keep = max_channels
-            self._warn_cap(job.layer, job.total_channels, keep)
-            if job.layout == "tiles":
-                samples = [tiles[:keep] for tiles in job.samples]
-                cols = job.cols
-            elif job.layout == "matrix":
-                samples = [tiles[:, :, :keep] for tiles in job.samples]
-                cols = job.cols
-            elif job.layout == "mosaic":
-                samples = []
-                for tiles in job.samples:
-                    rows = tiles.shape[0] // job.cols
-                    grid = tiles.reshape((rows, job.cols) + tiles.shape[1:])[:, :keep]
-                    samples.append(grid.reshape((rows * keep,) + tiles.shape[1:]))
-                cols = keep
-            else:
-                raise ValueError(f"cap_jobs expects layouts 'tiles', 'matrix' or 'mosaic'. Received: {job.layout!r}")
-            capped.append(dataclasses.replace(job, samples=samples, channels=list(job.channels[:keep]), cols=cols))
-        return capped
-
-    def write_scalars(self, scalars, step):
-        """Write ``{tag: value}`` as standard scalar summaries at ``step``."""
-        for tag, value in scalars.items():
-            self.writer.write_scalar(tag, value, step)
-
-    def write_events(self, events, step):
-        """Write the training-events document (``featureviz/_events``) at ``step``.
-
-        Args:
-            events: list of event dicts, e.g. ``{"type": "trainable",
-                "trainable": [...], "frozen": [...]}``; ``step`` is added.
-        """
-        document = {
-            "version": metadata.FORMAT_VERSION,
-            "events": [{"step": int(step), **event} for event in events],
-        }
-        self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
-
-    def write_step(self, step, activation_jobs=(), kernels=None, initial=None, *, max_channels=None,
-                   health=True, events=None, model=None):
-        """Draw and write one step from data taken earlier (the slow half of a logged step).
-
-        Nothing here touches the model's variables, so it may run on the
-        background thread (:meth:`submit`) while training goes on.
-
-        Args:
-            step: global step.
-            activation_jobs: from :meth:`activation_jobs`, ideally built
-                without a channel cap so that channel health covers every
-                channel; ``max_channels`` caps them afterwards.
-            kernels: ``{name: (layer, arrays)}`` from :meth:`capture_kernels`.
-            initial: ``{name: arrays}`` starting kernels (:meth:`snapshot_kernels`);
-                layers found in it also get drift scalars and a
-                ``filter_change`` grid.
-            max_channels: output channels per grid (None for all).
-            health: write the channel-health scalars of the activations.
-            events: event dicts for ``featureviz/_events`` (see :meth:`write_events`).
-            model: writes the model structure with the run's first grids.
-
-        Returns:
-            ``(records, scalars)``: the grid records (see :meth:`log_activations`)
-            and ``{tag: value}`` of the scalars written.
-        """
-        step = self._check_step(step)
-        scalars = self.health_scalars(activation_jobs) if health else {}
-        jobs = list(activation_jobs)
-        for name, (layer, arrays) in (kernels or {}).items():
-            jobs.extend(self.kernel_jobs(name, layer, arrays))
-            if initial is not None and name in initial:
-                scalars.update(self.drift_scalars(name, type(layer).__name__, arrays, initial[name]))
-                jobs.extend(self.filter_change_jobs(name, layer, arrays, initial[name]))
-        jobs = self.cap_jobs(jobs, max_channels)
-        drawn = self.draw(jobs)
-        documents, records = self.records_for(jobs, drawn, step)
-        if events:
-            self.write_events(events, step)
-        if documents:
-            self.write(documents, step, model)
-        self.write_scalars(scalars, step)
-        self.flush()
-        return records, scalars
-
-    def log_step(self, model, images, step, layers=None, initial=None, *, preprocess=None,
-                 max_channels=None, health=True):
-        """Log activations, filters, channel health and drift of one step at once.
-
-        The synchronous twin of what :class:`tb_featureviz.FeatureVizCallback`
-        does at a logged step, for custom training loops.
-
-        Example:
-            >>> start = logger.snapshot_kernels(model)  # doctest: +SKIP
-            >>> for step in range(1, 10):  # doctest: +SKIP
-            ...     train_one_epoch(model)
-            ...     logger.log_step(model, "cat.png", step, initial=start)
-
-        Args:
-            model, images, step, preprocess: see :meth:`log_activations`;
-                ``images=None`` logs kernels only.
-            layers: chosen as by :meth:`select_for_step`: feature maps of
-                those with a 2-D output, filters (and drift) of those with
-                kernels.
-            initial: starting kernels from :meth:`snapshot_kernels`, or None
-                for no drift.
-            max_channels, health: see :meth:`write_step`.
-
-        Returns:
-            ``(records, scalars)`` as :meth:`write_step`.
-        """
-        step = self._check_step(step)
-        activation_infos, kernel_infos = self.select_for_step(model, layers)
-        activation = []
-        if images is not None and activation_infos:
-            activation = self.activation_jobs(model, images, [i.layer for i in activation_infos], preprocess)
-        kernels = self.capture_kernels(model, [i.layer for i in kernel_infos]) if kernel_infos else {}
-        return self.write_step(
-            step, activation, kernels, initial, max_channels=max_channels, health=health, model=model,
-        )
-
-    def submit(self, function, *args, max_pending=1):
-        """Run ``function(*args)`` on this logger's background writer thread.
-
-        Tasks run one at a time, in submission order, so their steps stay in
-        order on disk. When ``max_pending`` tasks are already waiting or
-        running, this call first waits for the oldest: memory stays bounded
-        when logging is faster than writing. Call :meth:`drain` before
-        :meth:`close`.
-
-        Returns:
-            a ``concurrent.futures.Future``.
-        """
-        if self._background is None:
-            self._background = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="featureviz-writer")
-            self._pending = []
-        self._pending = [future for future in self._pending if not future.done()]
-        while len(self._pending) >= max_pending:
-            concurrent.futures.wait([self._pending.pop(0)])
-        future = self._background.submit(function, *args)
-        self._pending.append(future)
-        return future
-
-    def drain(self):
-        """Wait for every task given to :meth:`submit`; stop the background thread."""
-        if self._background is None:
-            return
-        concurrent.futures.wait(self._pending)
-        self._background.shutdown(wait=True)
-        self._background = None
-        self._pending = []
-
-
-def _check_model(model):
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"FeatureVizLogger expects a keras.Model. Received: {type(model).__name__}")
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise ValueError(
-            f"FeatureVizLogger expects a built model with an input (start it with keras.Input). "
-            f"Received: model {model.name!r} without inputs"
-        )
-
-
-def _kernel_requirement(info):
-    """Why the layer's kernels can't be drawn, or None."""
-    from tb_featureviz import layers as layer_lib
-
-    if info.is_model:
-        return "it is a nested model; its own layers are listed separately"
-    shapes = layer_lib.kernel_shapes(info.layer)
-    if not shapes:
-        return "it has no kernel"
-    mro = [cls.__name__ for cls in type(info.layer).__mro__]
-    if kernels.rule_for(mro) is None:
-        return f"no filter drawing rule for class {info.class_name} with kernels {shapes}"
-    return None
-
-
-def _output_channels(class_name, arrays):
-    if "depthwise_kernel" in arrays:
-        shape = arrays["depthwise_kernel"].shape
-        return int(shape[-2] * shape[-1])
-    kernel = arrays["kernel"]
-    if class_name == "DepthwiseConv2D":
-        return int(kernel.shape[-2] * kernel.shape[-1])
-    if class_name == "Conv2DTranspose":
-        return int(kernel.shape[-2])
-    return int(kernel.shape[-1])
-
-
-def _mosaic_inputs(class_name, source_shape):
-    return int(source_shape[-1] if class_name == "Conv2DTranspose" else source_shape[-2])
+            warnings.warn(message, stacklevel=4)

@@ -1,8 +1,9 @@
-"""Plugin identity and the summary metadata that marks featureviz data.
+"""Plugin identity and every on-disk name: tags, reserved layers, kinds, metadata.
 
 This module is the single place that knows how a featureviz summary is
-labelled on disk. It imports only TensorBoard's protobufs, so both the
-writer (which runs TensorFlow) and the plugin (which must not) share it.
+named and labelled on disk; each name has a builder and a parser here. It
+imports only TensorBoard's protobufs, so both the writer and the plugin
+(which must run without TensorFlow) share it.
 
 The on-disk format is documented in ``docs/format.md``. In short, every
 logged grid is two summaries at the same step:
@@ -22,9 +23,9 @@ Example:
     'block1_conv1'
 """
 
-import json
-
 from tensorboard.compat.proto import summary_pb2
+
+from tb_featureviz import jsontext
 
 PLUGIN_NAME = "featureviz"
 
@@ -48,6 +49,43 @@ EVENTS_TAG = TAG_PREFIX + "/_events"
 #: Name of the image summary plugin in TensorBoard.
 IMAGES_PLUGIN_NAME = "images"
 
+#: Plugin name of standard scalar summaries (drift, channel health).
+SCALARS_PLUGIN_NAME = "scalars"
+
+#: Pseudo layer and kind under which the probe images themselves are logged.
+PROBE_LAYER = "_probe"
+PROBE_KIND = "probe"
+
+#: Layer names starting with this are the package's own (the probe), not model layers.
+RESERVED_LAYER_PREFIX = "_"
+
+#: Kinds of grid, in the order the panel shows them; kinds not listed follow, sorted.
+KINDS = ("activations", "filters", "filters_mosaic", "pointwise", "filter_change")
+
+#: Groups of the per-layer scalar series: tag ``featureviz/<layer>/<group>/<name>``.
+SCALAR_GROUPS = ("drift", "health")
+
+
+def is_reserved_layer(layer):
+    """Whether ``layer`` names the package's own data (the probe), not a model layer.
+
+    Example:
+        >>> is_reserved_layer(PROBE_LAYER), is_reserved_layer("block1_conv1")
+        (True, False)
+    """
+    return layer.startswith(RESERVED_LAYER_PREFIX)
+
+
+def ordered_kinds(kinds):
+    """``kinds`` in display order: those of :data:`KINDS` first, the rest sorted.
+
+    Example:
+        >>> ordered_kinds(["zeta", "filters", "activations"])
+        ['activations', 'filters', 'zeta']
+    """
+    kinds = set(kinds)
+    return [k for k in KINDS if k in kinds] + sorted(kinds - set(KINDS))
+
 
 def image_tag(layer, kind):
     """Tag of the image summary holding a layer's grid of one kind.
@@ -69,14 +107,56 @@ def record_tag(layer, kind):
     return image_tag(layer, kind) + "/record"
 
 
+def parse_record_tag(tag):
+    """``(layer, kind)`` of a record tag ``featureviz/<layer>/<kind>/record``, or None.
+
+    Layer names may hold ``/`` (nested models); the kind is the last part.
+
+    Example:
+        >>> parse_record_tag("featureviz/xception/block1_conv1/filters/record")
+        ('xception/block1_conv1', 'filters')
+        >>> parse_record_tag("featureviz/_model") is None
+        True
+    """
+    prefix, suffix = TAG_PREFIX + "/", "/record"
+    if not (tag.startswith(prefix) and tag.endswith(suffix)):
+        return None
+    layer, _, kind = tag[len(prefix) : -len(suffix)].rpartition("/")
+    return (layer, kind) if layer and kind else None
+
+
 def scalar_tag(layer, name):
     """Tag of a per-layer scalar (drift, channel health) written beside grids.
+
+    Args:
+        layer: qualified layer name.
+        name: ``"<group>/<metric>"`` with a group of :data:`SCALAR_GROUPS`.
 
     Example:
         >>> scalar_tag("block1_conv1", "drift/relative_change")
         'featureviz/block1_conv1/drift/relative_change'
     """
     return f"{TAG_PREFIX}/{layer}/{name}"
+
+
+def parse_scalar_tag(tag):
+    """``(layer, "<group>/<metric>")`` of a per-layer scalar tag, or None.
+
+    Only groups of :data:`SCALAR_GROUPS` and model layers count.
+
+    Example:
+        >>> parse_scalar_tag("featureviz/xception/block1_conv1/drift/cosine_min")
+        ('xception/block1_conv1', 'drift/cosine_min')
+        >>> parse_scalar_tag("featureviz/conv1/other/thing") is None
+        True
+    """
+    parts = tag.split("/")
+    if len(parts) < 4 or parts[0] != TAG_PREFIX or parts[-2] not in SCALAR_GROUPS:
+        return None
+    layer = "/".join(parts[1:-2])
+    if is_reserved_layer(layer):
+        return None
+    return layer, parts[-2] + "/" + parts[-1]
 
 
 def _metadata(plugin_name, content_bytes, data_class, display_name="", description=""):
@@ -93,7 +173,7 @@ def _metadata(plugin_name, content_bytes, data_class, display_name="", descripti
 
 
 def _encode(payload):
-    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return jsontext.dumps(payload, sort_keys=True).encode("utf-8")
 
 
 def create_record_metadata(layer, kind, image_tag_name):
@@ -179,8 +259,8 @@ def parse_plugin_content(content):
             f"parse_plugin_content expects bytes. Received: {type(content).__name__}"
         )
     try:
-        parsed = json.loads(bytes(content).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        parsed = jsontext.loads(content)
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
@@ -196,10 +276,17 @@ def parse_json_tensor(value):
         The decoded JSON value.
 
     Raises:
-        ValueError: if the value is not valid UTF-8 JSON.
+        ValueError: if the value is not one string (e.g. a string vector) or
+            not valid UTF-8 JSON nested at most ``jsontext.MAX_DEPTH`` deep.
+
+    Example:
+        >>> parse_json_tensor(b'{"step": 3}')
+        {'step': 3}
     """
-    if hasattr(value, "item"):
+    if hasattr(value, "shape") and hasattr(value, "item"):
+        if value.shape != ():
+            raise ValueError(f"A featureviz tensor holds one string. Received: shape {tuple(value.shape)}")
         value = value.item()
-    if isinstance(value, (bytes, bytearray)):
-        value = bytes(value).decode("utf-8")
-    return json.loads(value)
+    if not isinstance(value, (bytes, bytearray, str)):
+        raise ValueError(f"A featureviz tensor holds one string. Received: {type(value).__name__}")
+    return jsontext.loads(value)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-import plugin_fixtures as pf
+from tests import plugin_fixtures as pf
 
 #: A layer name that would run a script if the panel used innerHTML.
 SCRIPT_LAYER = "<img src=x onerror=alert(1)>"
@@ -78,7 +78,7 @@ def write_synthetic_logs(logdir, steps=12, run="featureviz"):
     for seq, step in enumerate(all_steps):
         if seq == 0:
             log.structure({"version": 1, "model": "synthetic", "layers": layers}, step)
-        log.grid(pf.PROBE_LAYER, None, "probe", step, list(probe), source_shape=[2, 16, 16, 3],
+        log.grid(metadata.PROBE_LAYER, None, "probe", step, list(probe), source_shape=[2, 16, 16, 3],
                  channels=[0], total_channels=1, scale="fixed", value_range=(0, 255), pad=0)
         for position, doc in enumerate(d for d in layers if d["spatial"] and not d["is_model"]):
             name, cls = doc["name"], doc["class"]

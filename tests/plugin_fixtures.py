@@ -25,9 +25,8 @@ import urllib.request
 import numpy as np
 
 from tb_featureviz import metadata
-from tb_featureviz.plugin import PROBE_LAYER
 
-# grids and summary are imported where logs are written: the no-TensorFlow
+# grids and the writer are imported where logs are written: the no-TensorFlow
 # test imports this module to serve, and serving must not depend on them.
 
 PREFIX = "/data/plugin/featureviz/"
@@ -45,9 +44,9 @@ LONG_STEPS = tuple(range(15))
 
 
 def _floats(values):
-    from tb_featureviz import summary
+    from tb_featureviz import jsontext
 
-    return summary.json_floats(values)
+    return jsontext.rounded_floats(values)
 
 
 def _stats(tiles):
@@ -71,7 +70,7 @@ def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape,
     Returns:
         ``(pngs, width, height, record)``.
     """
-    from tb_featureviz import grids, summary
+    from tb_featureviz import grids, png
 
     grid_list = [
         grids.make_grid(t, scale=scale, symmetric=symmetric, value_range=value_range,
@@ -107,7 +106,7 @@ def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape,
             for g, t in zip(grid_list, sample_tiles)
         ],
     }
-    pngs = [summary.encode_png(g.image) for g in grid_list]
+    pngs = [png.encode(g.image) for g in grid_list]
     width = max(g.image.shape[1] for g in grid_list)
     height = max(g.image.shape[0] for g in grid_list)
     return pngs, width, height, record
@@ -139,10 +138,10 @@ class LogWriter:
     """
 
     def __init__(self, logdir, run):
-        from tb_featureviz import summary
+        from tb_featureviz import summary_writer
 
         self.run = run
-        self.writer = summary.SummaryWriter(os.path.join(logdir, run))
+        self.writer = summary_writer.SummaryWriter(os.path.join(logdir, run))
         self.written = {}
         self.scalars = {}
         self.documents = {}
@@ -203,7 +202,7 @@ def write_cnn_run(logdir, run="cnn"):
         if step == 0:
             log.structure(CNN_STRUCTURE, step)
             probe = rng.integers(0, 256, size=(2, 1, 8, 8, 3)).astype(np.float32)
-            log.grid(PROBE_LAYER, None, "probe", step, list(probe),
+            log.grid(metadata.PROBE_LAYER, None, "probe", step, list(probe),
                      source_shape=[2, 8, 8, 3], channels=[0], total_channels=1,
                      scale="fixed", value_range=(0, 255), pad=0)
         if step == 5:
@@ -301,7 +300,7 @@ def plugin_loaders():
     """TensorBoard's core plugin (it defines the flags) and the featureviz loader."""
     from tensorboard.plugins.core import core_plugin
 
-    from tb_featureviz.plugin_loader import FeatureVizLoader
+    from tb_featureviz.plugin.loader import FeatureVizLoader
 
     return [core_plugin.CorePluginLoader(), FeatureVizLoader()]
 

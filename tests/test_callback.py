@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tb_featureviz import FeatureVizCallback, grids
-from tb_featureviz.callback import default_layers
+from tb_featureviz.layers import default_layers
 from tests.eventfiles import read_events, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
@@ -273,14 +273,14 @@ def test_training_does_not_wait_for_the_write(tmp_path):
     callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"])
     logger = callback.logger
     release, started = threading.Event(), threading.Event()
-    write_step = logger.write_step
+    write = logger.write
 
-    def slow_write_step(*args, **kwargs):
+    def slow_write(*args, **kwargs):
         started.set()
         assert release.wait(30)
-        return write_step(*args, **kwargs)
+        return write(*args, **kwargs)
 
-    logger.write_step = slow_write_step
+    logger.write = slow_write
     callback.set_model(model)
     callback.on_train_begin()  # returns while the step is still being written
     assert started.wait(30)
@@ -292,14 +292,14 @@ def test_training_does_not_wait_for_the_write(tmp_path):
 
 def fail_writing_at(callback, failing_step):
     """Make the callback's writes fail at one step, as a full disk would."""
-    write_step = callback.logger.write_step
+    write = callback.logger.write
 
     def failing(step, *args, **kwargs):
         if step == failing_step:
             raise OSError("disk full")
-        return write_step(step, *args, **kwargs)
+        return write(step, *args, **kwargs)
 
-    callback.logger.write_step = failing
+    callback.logger.write = failing
 
 
 def test_failure_while_training_warns_and_training_goes_on(tmp_path):
@@ -314,13 +314,15 @@ def test_failure_while_training_warns_and_training_goes_on(tmp_path):
     assert steps_of(written, "featureviz/conv1/activations") == [0, 8]
 
 
-def test_failure_on_the_training_thread_warns_too(tmp_path):
+def test_failure_on_the_training_thread_warns_too(tmp_path, monkeypatch):
+    from tb_featureviz import capture
+
     model = compiled(small_cnn())
     x, y = data()
     callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"])
     callback.set_model(model)
     callback.on_train_begin()
-    callback.logger.activation_jobs = lambda *args, **kwargs: (_ for _ in ()).throw(MemoryError("probe"))
+    monkeypatch.setattr(capture.FeatureMaps, "jobs", lambda *args, **kwargs: (_ for _ in ()).throw(MemoryError("probe")))
     with pytest.warns(UserWarning, match=r"could not log step 4: MemoryError: probe"):
         model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[callback])
 
@@ -338,13 +340,16 @@ def test_strict_failure_stops_training(tmp_path):
 def test_worker_that_must_not_write_computes_but_writes_nothing(tmp_path, monkeypatch):
     from tb_featureviz import callback as callback_module
 
-    monkeypatch.setattr(callback_module, "_should_write", lambda model: False)
+    monkeypatch.setattr(callback_module.distribution, "should_write", lambda model: False)
     model = compiled(small_cnn())
     x, y = data()
+    from tb_featureviz import capture
+
     callback = FeatureVizCallback(tmp_path / "logs", gradient_image(), layers=["conv1"])
     passes = []
-    activation_jobs = callback.logger.activation_jobs
-    callback.logger.activation_jobs = lambda *a, **k: passes.append(1) or activation_jobs(*a, **k)
+    feature_map_jobs = capture.FeatureMaps.jobs
+    monkeypatch.setattr(capture.FeatureMaps, "jobs",
+                        lambda *a, **k: passes.append(1) or feature_map_jobs(*a, **k))
     model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[callback])
     assert len(passes) == 3  # steps 0, 4, 8: every worker runs the probe forward pass
     assert not os.path.exists(tmp_path / "logs")

@@ -140,8 +140,7 @@ def _train(strategy, logdir, dataset_options=None):
     import keras
     import tensorflow as tf
 
-    from models import gradient_image, nested_cnn
-    from tb_featureviz import FeatureVizCallback
+    from tb_featureviz import FeatureVizCallback, capture
     from tb_featureviz.drift import relative_change
 
     with strategy.scope():
@@ -154,8 +153,8 @@ def _train(strategy, logdir, dataset_options=None):
         data = data.with_options(dataset_options)
     callback = FeatureVizCallback(logdir, gradient_image())
     passes = []
-    activation_jobs = callback.logger.activation_jobs
-    callback.logger.activation_jobs = lambda *a, **k: passes.append(1) or activation_jobs(*a, **k)
+    feature_map_jobs = capture.FeatureMaps.jobs
+    capture.FeatureMaps.jobs = lambda *a, **k: passes.append(1) or feature_map_jobs(*a, **k)
     model.fit(data, epochs=2, verbose=0, callbacks=[callback])
     now = [layer.depthwise_kernel.numpy(), layer.pointwise_kernel.numpy()]
     return {
@@ -217,6 +216,10 @@ def _worker(index, ports, logdir):
 
 if __name__ == "__main__":
     import warnings
+
+    # Run as a script: the repository root makes the `tests` package importable.
+    sys.path.insert(0, ROOT)
+    from tests.models import gradient_image, nested_cnn
 
     warnings.simplefilter("ignore")
     mode, *arguments = sys.argv[1:]

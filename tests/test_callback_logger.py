@@ -1,4 +1,4 @@
-"""The logger methods the callback builds on (also usable from custom loops)."""
+"""What the callback builds on: grid jobs, capping, step selection, the ordered writer, log_step."""
 
 import json
 import os
@@ -9,8 +9,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tb_featureviz import FeatureVizLogger, metadata
-from tb_featureviz.logger import GridJob
+from tb_featureviz import FeatureVizLogger, capture, jobs, metadata
+from tb_featureviz.background import OrderedBackgroundWriter
+from tb_featureviz.jobs import GridJob, cap_job
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
@@ -20,19 +21,19 @@ def job(layout, samples, channels, cols=None, layer="layer"):
                    channels=channels, total_channels=len(channels), source_shape=(1,), cols=cols)
 
 
-def test_cap_jobs_keeps_the_first_channels_of_every_layout(tmp_path):
-    logger = FeatureVizLogger(tmp_path)
+def test_cap_job_keeps_the_first_channels_of_every_layout(tmp_path):
     tiles = np.arange(5 * 2 * 2, dtype=np.float32).reshape(5, 2, 2)
     matrix = np.arange(3 * 4, dtype=np.float32).reshape(1, 3, 4)
     mosaic = np.arange(2 * 4 * 3 * 3, dtype=np.float32).reshape(2 * 4, 3, 3)  # 2 inputs x 4 outputs
-    jobs = [job("tiles", [tiles, tiles + 1], list(range(5)), layer="a"),
+    grid_jobs = [job("tiles", [tiles, tiles + 1], list(range(5)), layer="a"),
             job("matrix", [matrix], list(range(4)), cols=1, layer="b"),
             job("mosaic", [mosaic], list(range(4)), cols=4, layer="c"),
             job("tiles", [tiles[:2]], [0, 1], layer="d")]
-    with warnings.catch_warnings(record=True) as caught:
+    capped = [cap_job(j, 2) for j in grid_jobs]
+    with FeatureVizLogger(tmp_path) as logger, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        capped = logger.cap_jobs(jobs, 2)
-        logger.cap_jobs(jobs, 2)  # warned once per layer only
+        logger.write(0, capped)
+        logger.write(1, capped)  # warned once per layer only
     assert [str(w.message) for w in caught] == [
         f"Layer {name!r} has {total} channels; logging channels 0..1 (max_channels=2). "
         "Records list the channels they hold."
@@ -45,49 +46,48 @@ def test_cap_jobs_keeps_the_first_channels_of_every_layout(tmp_path):
     np.testing.assert_array_equal(capped[2].samples[0], mosaic.reshape(2, 4, 3, 3)[:, :2].reshape(4, 3, 3))
     assert [j.channels for j in capped] == [[0, 1]] * 4
     assert [j.total_channels for j in capped] == [5, 4, 4, 2]
-    assert capped[3] is jobs[3]
-    assert logger.cap_jobs(jobs, None) == jobs
-    np.testing.assert_array_equal(jobs[0].samples[0], tiles)  # inputs untouched
+    assert capped[3] is grid_jobs[3]
+    assert [cap_job(j, None) for j in grid_jobs] == grid_jobs
+    np.testing.assert_array_equal(grid_jobs[0].samples[0], tiles)  # inputs untouched
 
 
-def test_filter_change_jobs_draw_the_difference_like_filters(tmp_path):
+def test_filter_change_jobs_draw_the_difference_like_filters():
     import keras
 
-    logger = FeatureVizLogger(tmp_path)
     model = small_cnn()
     rng = np.random.default_rng(0)
     conv1 = model.get_layer("conv1")  # (3, 3, 3, 4): RGB tiles
     start = {"kernel": conv1.kernel.numpy().copy()}
     now = {"kernel": start["kernel"] + rng.normal(size=start["kernel"].shape).astype(np.float32)}
-    (change,) = logger.filter_change_jobs("conv1", conv1, now, start)
+    (change,) = jobs.filter_change_jobs("conv1", type(conv1), now, start)
     assert (change.kind, change.scale, change.symmetric, change.layout) == ("filter_change", "layer", True, "tiles")
     np.testing.assert_allclose(change.samples[0], np.moveaxis(now["kernel"] - start["kernel"], 3, 0))
     # A kernel with a mosaic and a 1x1 one: only the `filters` grid gets a change grid.
     wide = keras.layers.Conv2D(3, 3)
     wide.build((None, 8, 8, 5))
     kernel = {"kernel": wide.kernel.numpy()}
-    assert [j.kind for j in logger.kernel_jobs("wide", wide, kernel)] == ["filters", "filters_mosaic"]
-    (flat,) = logger.filter_change_jobs("wide", wide, kernel, kernel)
+    assert [j.kind for j in jobs.kernel_jobs("wide", type(wide), kernel)] == ["filters", "filters_mosaic"]
+    (flat,) = jobs.filter_change_jobs("wide", type(wide), kernel, kernel)
     assert flat.kind == "filter_change" and not flat.samples[0].any()
 
 
-def test_select_for_step_splits_feature_maps_and_kernels(tmp_path):
-    logger = FeatureVizLogger(tmp_path)
+def test_step_layers_split_feature_maps_and_kernels(tmp_path):
     model = small_cnn()
-    with warnings.catch_warnings(record=True) as caught:
+    chosen = capture.select_step_layers(model, "*")
+    assert [i.name for i in chosen.feature_maps] == ["conv1", "relu1", "sep2", "dw3", "point4"]
+    assert [i.name for i in chosen.filters] == ["conv1", "sep2", "dw3", "point4"]
+    with FeatureVizLogger(tmp_path) as logger, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        activation, kernel = logger.select_for_step(model, "*")
-    assert [i.name for i in activation] == ["conv1", "relu1", "sep2", "dw3", "point4"]
-    assert [i.name for i in kernel] == ["conv1", "sep2", "dw3", "point4"]
+        logger.log_step(model, None, 0, layers="*")
     assert sorted(str(w.message).split(" (")[0] for w in caught) == [
         "Not logging activations or filters of layer 'gap'", "Not logging activations or filters of layer 'head'"]
     with pytest.raises(ValueError, match=r"Layer 'gap' \(GlobalAveragePooling2D\) cannot be logged"):
-        logger.select_for_step(model, ["conv1", "gap"])
+        capture.select_step_layers(model, ["conv1", "gap"])
 
 
 def test_write_events_round_trip(tmp_path):
     with FeatureVizLogger(tmp_path) as logger:
-        logger.write_events([{"type": "trainable", "trainable": ["base/conv"], "frozen": ["stem"]}], step=7)
+        logger.write(7, events=[{"type": "trainable", "trainable": ["base/conv"], "frozen": ["stem"]}])
     run = os.path.join(tmp_path, "featureviz")
     ((step, text),) = tensors_by_tag(run)["featureviz/_events"]
     assert step == 7
@@ -98,8 +98,8 @@ def test_write_events_round_trip(tmp_path):
     assert metadata.parse_plugin_content(meta.plugin_data.content) == {"version": 1, "content": "events"}
 
 
-def test_submit_runs_in_order_with_at_most_one_pending(tmp_path):
-    logger = FeatureVizLogger(tmp_path)
+def test_submit_runs_in_order_with_at_most_one_pending():
+    logger = OrderedBackgroundWriter()
     order, release = [], threading.Event()
 
     def task(name, wait=False):

@@ -1,11 +1,12 @@
-"""Drift and channel-health math (pure numpy): exact values on small hand-made arrays."""
+"""Drift, channel-health and filter-axis math (pure numpy): exact values on small hand-made arrays."""
 
 import math
 
 import numpy as np
 import pytest
 
-from tb_featureviz import drift
+from tb_featureviz import drift, kernels
+from tb_featureviz.health import channel_health
 
 
 def test_relative_change_is_zero_for_unchanged_and_exact_for_known_change():
@@ -38,19 +39,19 @@ def test_relative_change_rejects_mismatched_kernels():
 
 def test_filter_matrix_axes_per_class():
     conv = np.arange(3 * 3 * 2 * 4).reshape(3, 3, 2, 4)
-    rows = drift.filter_matrix("Conv2D", "kernel", conv)
+    rows = kernels.filter_matrix("Conv2D", "kernel", conv)
     assert rows.shape == (4, 18)
     np.testing.assert_array_equal(rows[1], conv[..., 1].ravel())
     transposed = np.arange(3 * 3 * 5 * 2).reshape(3, 3, 5, 2)  # (kh, kw, out, in)
-    rows = drift.filter_matrix("Conv2DTranspose", "kernel", transposed)
+    rows = kernels.filter_matrix("Conv2DTranspose", "kernel", transposed)
     assert rows.shape == (5, 18)
     np.testing.assert_array_equal(rows[4], transposed[:, :, 4, :].ravel())
     depthwise = np.arange(3 * 3 * 2 * 3).reshape(3, 3, 2, 3)  # (kh, kw, in, mult)
-    rows = drift.filter_matrix("DepthwiseConv2D", "kernel", depthwise)
+    rows = kernels.filter_matrix("DepthwiseConv2D", "kernel", depthwise)
     assert rows.shape == (6, 9)
     np.testing.assert_array_equal(rows[5], depthwise[:, :, 1, 2].ravel())
-    assert drift.filter_matrix("SeparableConv2D", "depthwise_kernel", depthwise).shape == (6, 9)
-    assert drift.filter_matrix("SeparableConv2D", "pointwise_kernel", np.zeros((1, 1, 6, 7))).shape == (7, 6)
+    assert kernels.filter_matrix("SeparableConv2D", "depthwise_kernel", depthwise).shape == (6, 9)
+    assert kernels.filter_matrix("SeparableConv2D", "pointwise_kernel", np.zeros((1, 1, 6, 7))).shape == (7, 6)
 
 
 def test_filter_cosines_per_filter():
@@ -103,7 +104,7 @@ def test_channel_health_classifies_channels_over_all_probe_images():
     second[2, 0, 0] = 0.5
     second[3] = 2.0
     second[4, 1, 1] = np.inf         # non-finite on the second image only
-    health = drift.channel_health([first, second])
+    health = channel_health([first, second])
     assert health == {"dead_fraction": 0.2, "saturated_fraction": 0.2, "nonfinite_fraction": 0.2}
 
 
@@ -113,9 +114,9 @@ def test_channel_health_accepts_a_batch_array_and_negative_zero():
     maps[:, 1, 2, 2] = -1.0
     maps[:, 2] = np.nan
     maps[:, 3] = -3.0
-    assert drift.channel_health(maps) == {"dead_fraction": 0.25, "saturated_fraction": 0.25, "nonfinite_fraction": 0.25}
+    assert channel_health(maps) == {"dead_fraction": 0.25, "saturated_fraction": 0.25, "nonfinite_fraction": 0.25}
 
 
 def test_channel_health_needs_a_sample():
     with pytest.raises(ValueError, match="at least one sample"):
-        drift.channel_health([])
+        channel_health([])

@@ -16,7 +16,7 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.compat.tensorflow_stub import errors as stub_errors
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-from tb_featureviz import eventfile
+from tb_featureviz import eventfile, logdirs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -217,13 +217,13 @@ def test_local_paths_never_import_tensorflow(tmp_path, monkeypatch):
     def no_tensorflow():
         raise AssertionError("a local path must not reach for TensorFlow")
 
-    monkeypatch.setattr(eventfile, "_tensorflow", no_tensorflow)
-    eventfile.check_writable(tmp_path / "run")
+    monkeypatch.setattr(logdirs, "_tensorflow", no_tensorflow)
+    logdirs.check_writable(tmp_path / "run")
     writer = eventfile.EventFileWriter(tmp_path / "run")
     writer.write(_event(1))
     writer.close()
-    assert eventfile.exists(writer.path)
-    assert eventfile.join(tmp_path, "x") == os.path.join(str(tmp_path), "x")
+    assert logdirs.exists(writer.path)
+    assert logdirs.join(tmp_path, "x") == os.path.join(str(tmp_path), "x")
 
 
 # --- Errors -------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_unwritable_directory_error_names_owner_and_directory(tmp_path):
     (tmp_path / "afile").write_text("not a directory")
     run_dir = str(tmp_path / "afile" / "run")
     with pytest.raises(PermissionError) as raised:
-        eventfile.check_writable(run_dir, owner="FeatureVizCallback")
+        logdirs.check_writable(run_dir, owner="FeatureVizCallback")
     message = str(raised.value)
     expected = f"FeatureVizCallback expects a writable log directory. Received: {run_dir!r}, which can't be written: "
     assert message.startswith(expected)
@@ -242,7 +242,7 @@ def test_unwritable_directory_error_names_owner_and_directory(tmp_path):
 
 
 def test_check_writable_leaves_no_test_file(tmp_path):
-    eventfile.check_writable(tmp_path / "new" / "run")
+    logdirs.check_writable(tmp_path / "new" / "run")
     assert os.listdir(tmp_path / "new" / "run") == []
 
 
@@ -251,9 +251,9 @@ def test_url_without_tensorflow_or_fsspec_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec", None)
     url = "memory://featureviz-missing/run"
     calls = [
-        lambda: eventfile.makedirs(url),
-        lambda: eventfile.exists(url),
-        lambda: eventfile.check_writable(url, owner="FeatureVizCallback"),
+        lambda: logdirs.makedirs(url),
+        lambda: logdirs.exists(url),
+        lambda: logdirs.check_writable(url, owner="FeatureVizCallback"),
         lambda: eventfile.EventFileWriter(url).write(_event(1)),
     ]
     for call in calls:
@@ -270,37 +270,37 @@ def test_scheme_tensorflow_lacks_without_fsspec_names_both(monkeypatch):
     url = "memory://featureviz-missing/run"
     expected = r"TensorFlow has no file system for 'memory' \(it has .*ram.*\) and fsspec is not installed"
     with pytest.raises(ImportError, match=expected):
-        eventfile.makedirs(url)
+        logdirs.makedirs(url)
 
 
 def test_unknown_fsspec_protocol_names_the_url(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)
     with pytest.raises(ValueError, match=r"Received: 'nosuchfs://x/run'.*nosuchfs"):
-        eventfile.makedirs("nosuchfs://x/run")
+        logdirs.makedirs("nosuchfs://x/run")
 
 
 # --- Remote file systems --------------------------------------------------------
 
 
 def test_join_for_urls():
-    assert eventfile.join("ram://logs", "run") == "ram://logs/run"
-    assert eventfile.join("ram://logs/", "run") == "ram://logs/run"
-    assert eventfile.join(_memory_url(), "x").endswith("/run/x")
+    assert logdirs.join("ram://logs", "run") == "ram://logs/run"
+    assert logdirs.join("ram://logs/", "run") == "ram://logs/run"
+    assert logdirs.join(_memory_url(), "x").endswith("/run/x")
 
 
 def test_ram_url_goes_through_tensorflow_gfile():
     import tensorflow as tf
 
     logdir = f"ram://featureviz-test-{uuid.uuid4().hex}/run"
-    assert eventfile._filesystem(logdir).kind == "tensorflow"
-    eventfile.check_writable(logdir)
+    assert logdirs.filesystem(logdir).kind == "tensorflow"
+    logdirs.check_writable(logdir)
     assert tf.io.gfile.listdir(logdir) == []
     writer = eventfile.EventFileWriter(logdir)
     writer.write(_event(1))
     writer.write(_event(2))
     writer.close()
     assert writer.path.startswith(logdir + "/events.out.tfevents.")
-    assert eventfile.exists(writer.path)
+    assert logdirs.exists(writer.path)
     with tf.io.gfile.GFile(writer.path, "rb") as handle:
         assert _parse_frames(handle.read())[1:] == [_event(1), _event(2)]
     # TensorBoard's loader reads it through TensorFlow's C++ reader.
@@ -312,7 +312,7 @@ def test_scheme_unknown_to_tensorflow_falls_back_to_fsspec():
     import fsspec
 
     logdir = _memory_url()
-    assert eventfile._filesystem(logdir).kind == "fsspec"
+    assert logdirs.filesystem(logdir).kind == "fsspec"
     writer = eventfile.EventFileWriter(logdir)
     writer.write(_event(3))
     writer.close()
@@ -326,15 +326,15 @@ def test_memory_url_round_trip_without_tensorflow(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "tensorflow", None)
     logdir = _memory_url()
-    assert eventfile._filesystem(logdir).kind == "fsspec"
-    eventfile.check_writable(logdir, owner="FeatureVizCallback")
+    assert logdirs.filesystem(logdir).kind == "fsspec"
+    logdirs.check_writable(logdir, owner="FeatureVizCallback")
     assert fsspec.filesystem("memory").ls(logdir) == []
     writer = eventfile.EventFileWriter(logdir)
     writer.write(_event(1))
     writer.flush()
     writer.write(_event(2))
     writer.close()
-    assert eventfile.exists(writer.path)
+    assert logdirs.exists(writer.path)
     with fsspec.open(writer.path, "rb") as handle:
         records = _parse_frames(handle.read())
     assert event_pb2.Event.FromString(records[0]).file_version == "brain.Event:2"
@@ -351,17 +351,17 @@ def test_module_works_in_a_process_without_tensorflow():
         sys.modules["tensorflow"] = None
         import fsspec
         from tensorboard.compat.proto import event_pb2
-        from tb_featureviz import eventfile
+        from tb_featureviz import eventfile, logdirs
 
         event = event_pb2.Event(step=7).SerializeToString()
         for logdir in (tempfile.mkdtemp(), "memory://featureviz-subprocess/run"):
-            eventfile.check_writable(logdir)
+            logdirs.check_writable(logdir)
             with eventfile.EventFileWriter(logdir) as writer:
                 writer.write(event)
             with fsspec.open(writer.path, "rb") as handle:
                 data = handle.read()
             assert data.endswith(eventfile.frame(event)), logdir
-            print(eventfile._filesystem(logdir).kind)
+            print(logdirs.filesystem(logdir).kind)
         print(sys.modules["tensorflow"])
         """
     )

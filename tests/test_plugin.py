@@ -15,8 +15,9 @@ import pytest
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
-import plugin_fixtures as pf
-from tb_featureviz import plugin as plugin_module
+from tests import plugin_fixtures as pf
+from tb_featureviz.plugin import core as plugin_module
+from tb_featureviz.plugin import http as plugin_http
 
 LOADERS = [pytest.param(False, id="load_fast=false"), pytest.param(True, id="load_fast=true")]
 
@@ -128,7 +129,7 @@ def test_layers_of_the_cnn_run(served):
              "kernel_shapes": {}, "spatial": None, "trainable": None, "is_model": False,
              "kinds": {"activations": {"steps": [5, 10], "samples": 1, "written": 2}}},
         ],
-        "probe": {"steps": [0], "samples": 2},
+        "probe": {"layer": "_probe", "kind": "probe", "steps": [0], "samples": 2},
         "steps": [0, 5, 10],
         "events": pf.CNN_EVENTS["events"],
         "sampling": {"images": 10, "featureviz": featureviz_limit(load_fast), "dropped": False},
@@ -370,10 +371,10 @@ def test_odd_parameters_never_give_a_500(served):
 def test_index_js_is_served_from_the_package(served):
     client, _ = served
     frontend = pathlib.Path(__file__).resolve().parent.parent / "frontend"
-    files = plugin_module.load_static_files()
+    files = plugin_http.load_static_files()
     if "/index.js" not in files:
         pytest.skip("tb_featureviz.frontend is not importable (install with pip install -e .)")
-    assert files == plugin_module.load_static_files(frontend)
+    assert files == plugin_http.load_static_files(frontend)
     for path, (content, content_type) in files.items():
         reply = client.get(pf.PREFIX + path.lstrip("/"))
         assert reply.status_code == 200
@@ -393,7 +394,7 @@ def static_client(tmp_path):
     (tmp_path / "secret.py").write_text("TOKEN = 1\n")  # not a panel file type
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "deep.js").write_text("// not at the top level\n")
-    files = plugin_module.load_static_files(tmp_path)
+    files = plugin_http.load_static_files(tmp_path)
     assert sorted(files) == ["/app.css", "/index.js"]
     context = base_plugin.TBContext(data_provider=None, sampling_hints={})
     plugin = plugin_module.FeatureVizPlugin(context, static_files=files)
@@ -439,7 +440,7 @@ def test_path_traversal_is_refused(static_client, path):
 
 def test_whitelist_never_reads_files_at_request_time(tmp_path):
     (tmp_path / "index.js").write_text("v1")
-    files = plugin_module.load_static_files(tmp_path)
+    files = plugin_http.load_static_files(tmp_path)
     (tmp_path / "index.js").write_text("v2")
     assert files["/index.js"][0] == b"v1"
 

@@ -9,14 +9,14 @@ from importlib import metadata as importlib_metadata
 import pytest
 from tensorboard.plugins import base_plugin
 
-from tb_featureviz import plugin, plugin_loader
+from tb_featureviz.plugin import core, loader
 
 
 def test_loader_module_imports_nothing_heavy():
     # TensorBoard imports entry points without a try/except: importing the
     # loader must not pull in the plugin, numpy, werkzeug or TensorFlow.
     code = (
-        "import sys, json, tb_featureviz.plugin_loader; "
+        "import sys, json, tb_featureviz.plugin.loader; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('numpy', 'tensorflow', 'werkzeug', 'grpc', 'PIL', 'keras') "
         "or m.startswith('tb_featureviz'))))"
@@ -24,15 +24,15 @@ def test_loader_module_imports_nothing_heavy():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          check=True, cwd=root)
-    assert json.loads(out.stdout) == ["tb_featureviz", "tb_featureviz.plugin_loader"]
+    assert json.loads(out.stdout) == ["tb_featureviz", "tb_featureviz.plugin", "tb_featureviz.plugin.loader"]
 
 
 def test_load_builds_the_plugin():
     context = base_plugin.TBContext(data_provider=None, sampling_hints=None)
-    loader = plugin_loader.FeatureVizLoader()
-    assert isinstance(loader, base_plugin.TBLoader)
-    instance = loader.load(context)
-    assert isinstance(instance, plugin.FeatureVizPlugin)
+    featureviz_loader = loader.FeatureVizLoader()
+    assert isinstance(featureviz_loader, base_plugin.TBLoader)
+    instance = featureviz_loader.load(context)
+    assert isinstance(instance, core.FeatureVizPlugin)
     assert instance.plugin_name == "featureviz"
     assert instance.data_plugin_names() == ("featureviz",)
     assert instance.is_active() is False
@@ -47,5 +47,5 @@ def test_entry_point_is_declared():
     except importlib_metadata.PackageNotFoundError:
         pytest.skip("tb-featureviz is not installed (pip install -e .)")
     points = [p for p in importlib_metadata.entry_points(group="tensorboard_plugins") if p.name == "featureviz"]
-    assert [p.value for p in points] == ["tb_featureviz.plugin_loader:FeatureVizLoader"]
-    assert points[0].load() is plugin_loader.FeatureVizLoader
+    assert [p.value for p in points] == ["tb_featureviz.plugin.loader:FeatureVizLoader"]
+    assert points[0].load() is loader.FeatureVizLoader

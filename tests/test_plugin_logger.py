@@ -8,7 +8,7 @@ import pytest
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
-import plugin_fixtures as pf
+from tests import plugin_fixtures as pf
 
 keras = pytest.importorskip("keras")
 
@@ -68,7 +68,7 @@ def test_serves_the_loggers_grids(logged, load_fast):
             assert set(kinds) == logged_kinds.get(layer["name"], set()) - {"probe"}, layer["name"]
             for kind, info in kinds.items():
                 assert (info["steps"], info["written"]) == ([0, 3], 2)
-        assert layers["probe"] == {"steps": [0, 3], "samples": 2}
+        assert layers["probe"] == {"layer": "_probe", "kind": "probe", "steps": [0, 3], "samples": 2}
         assert layers["layers"][0]["kinds"]["activations"]["samples"] == 2
 
         assert len(records) > 10

@@ -16,10 +16,10 @@ import textwrap
 
 import pytest
 
-import plugin_fixtures as pf
-from tb_featureviz.plugin import load_static_files
+from tests import plugin_fixtures as pf
+from tb_featureviz.plugin.http import load_static_files
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = textwrap.dedent(
     """
@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
         raise AssertionError("the hook did not block TensorFlow")
 
     from werkzeug import test, wrappers
-    import plugin_fixtures as pf
+    from tests import plugin_fixtures as pf
 
     logdir, urls = sys.argv[2], json.loads(sys.argv[4])
     expected = {tuple(k): v for k, v in json.loads(sys.argv[3])}
@@ -80,8 +80,8 @@ def test_serves_every_route_with_tensorflow_blocked(logs):
     ]
     expected = [[list(k), v] for k, v in pf.expected_listing(written).items()]
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, TESTS, logdir, json.dumps(expected), json.dumps(urls)],
-        capture_output=True, text=True, timeout=300, cwd=os.path.dirname(TESTS),
+        [sys.executable, "-c", SCRIPT, ROOT, logdir, json.dumps(expected), json.dumps(urls)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

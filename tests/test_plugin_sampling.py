@@ -9,8 +9,11 @@ from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
-import plugin_fixtures as pf
-from tb_featureviz import plugin as plugin_module
+from tests import plugin_fixtures as pf
+from tb_featureviz.plugin import core as plugin_module
+from tb_featureviz.plugin import http as plugin_http
+from tb_featureviz.plugin import documents as plugin_documents
+from tb_featureviz import jsontext
 
 LOADERS = [pytest.param(False, id="load_fast=false"), pytest.param(True, id="load_fast=true")]
 
@@ -120,20 +123,20 @@ def test_sample_limits_of_the_data_server():
 
 
 def test_unreadable_documents_and_non_finite_numbers():
-    assert plugin_module._parse_document(b"{not json") is None
-    assert plugin_module._parse_document(np.array(b'{"a": 1}', dtype=object)) == {"a": 1}
-    assert plugin_module._json_text({"x": [1.5, float("nan"), {"y": float("inf")}]}) == (
+    assert plugin_documents.parse_document(b"{not json") is None
+    assert plugin_documents.parse_document(np.array(b'{"a": 1}', dtype=object)) == {"a": 1}
+    assert jsontext.dumps_lenient({"x": [1.5, float("nan"), {"y": float("inf")}]}) == (
         '{"x":[1.5,null,{"y":null}]}'
     )
 
 
 def test_files_of_the_package_are_the_ones_served(tmp_path):
     # The default whitelist is the installed package's top-level panel files.
-    files = plugin_module.load_static_files()
+    files = plugin_http.load_static_files()
     frontend = os.path.join(os.path.dirname(__file__), "..", "frontend")
     expected = sorted(
         "/" + name for name in os.listdir(frontend)
-        if os.path.splitext(name)[1] in plugin_module.STATIC_TYPES
+        if os.path.splitext(name)[1] in plugin_http.STATIC_TYPES
     )
     if not files:
         pytest.skip("tb_featureviz.frontend is not importable (install with pip install -e .)")

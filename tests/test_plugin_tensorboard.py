@@ -10,8 +10,8 @@ import urllib.parse
 
 import pytest
 
-import plugin_fixtures as pf
-from tb_featureviz.plugin import load_static_files
+from tests import plugin_fixtures as pf
+from tb_featureviz.plugin.http import load_static_files
 
 
 @pytest.fixture(scope="module")

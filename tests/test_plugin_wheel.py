@@ -43,7 +43,7 @@ def test_wheel_holds_the_panel_files(wheel):
     assert "tb_featureviz/frontend/index.js" in names
     assert sorted(n.split("/")[-1] for n in names if n.startswith("tb_featureviz/frontend/")
                   and not n.endswith(".py")) == frontend
-    assert {"tb_featureviz/plugin.py", "tb_featureviz/plugin_loader.py"} <= set(names)
+    assert {"tb_featureviz/plugin/core.py", "tb_featureviz/plugin/loader.py"} <= set(names)
 
 
 def test_installed_wheel_serves_index_js(wheel, tmp_path):
@@ -57,7 +57,7 @@ def test_installed_wheel_serves_index_js(wheel, tmp_path):
         from tensorboard.backend import application
         from tensorboard.plugins import base_plugin
         from werkzeug import test, wrappers
-        from tb_featureviz.plugin_loader import FeatureVizLoader
+        from tb_featureviz.plugin.loader import FeatureVizLoader
 
         context = base_plugin.TBContext(data_provider=None, sampling_hints={})
         app = application.TensorBoardWSGI([FeatureVizLoader().load(context)])

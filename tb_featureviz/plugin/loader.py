@@ -22,7 +22,7 @@ class FeatureVizLoader(base_plugin.TBLoader):
 
     Example:
         >>> FeatureVizLoader().load(context)   # doctest: +SKIP
-        <tb_featureviz.plugin.FeatureVizPlugin object at ...>
+        <tb_featureviz.plugin.core.FeatureVizPlugin object at ...>
     """
 
     def load(self, context):
@@ -32,8 +32,8 @@ class FeatureVizLoader(base_plugin.TBLoader):
             context: the ``base_plugin.TBContext`` TensorBoard passes in.
 
         Returns:
-            A ``tb_featureviz.plugin.FeatureVizPlugin``.
+            A ``tb_featureviz.plugin.core.FeatureVizPlugin``.
         """
-        from tb_featureviz import plugin
+        from tb_featureviz.plugin import core
 
-        return plugin.FeatureVizPlugin(context)
+        return core.FeatureVizPlugin(context)

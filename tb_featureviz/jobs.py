@@ -1,0 +1,312 @@
+"""Pure array math: grid jobs (what to draw), drawing them, and their JSON records.
+
+A :class:`GridJob` holds everything one grid needs (tiles per probe image,
+which channels they are, how to scale them); :func:`draw_job` turns it
+into a :class:`DrawnGrid` (uint8 grids, PNGs, per-sample ranges and
+stats); :func:`record_text` is the JSON record written beside the PNGs.
+Nothing here touches Keras, TensorFlow or files, and inputs are never
+mutated, so jobs draw on worker threads and the callback can capture a
+step on the training thread and draw it later.
+
+Example:
+    >>> import numpy as np
+    >>> job = activation_job("conv1", "Conv2D", np.zeros((1, 4, 4, 2), np.float32))
+    >>> drawn = draw_job(job)
+    >>> drawn.grids[0].image.shape, job.channels
+    ((4, 9), [0, 1])
+"""
+
+import dataclasses
+
+import numpy as np
+
+from tb_featureviz import grids, jsontext, kernels, metadata, png, stats
+
+
+@dataclasses.dataclass
+class GridJob:
+    """Everything needed to draw one grid (all samples) of one layer and kind.
+
+    Attributes:
+        layer, class_name, kind: what the grid shows.
+        layout: ``"tiles"``, ``"mosaic"`` or ``"matrix"`` (docs/format.md).
+        samples: one tile stack per probe image (one for kernels).
+        channels: output channel of each tile (``tiles``) or column.
+        total_channels: the layer's output channels (more when capped).
+        source_shape: shape of the array the tiles come from.
+        input_channels: input channel of each row (``mosaic``, ``matrix``).
+        total_inputs: the kernel's input channels (more when a mosaic is capped).
+        cols, pad, scale, symmetric, value_range: how to lay out and scale.
+    """
+
+    layer: str
+    class_name: str
+    kind: str
+    layout: str
+    samples: list
+    channels: list
+    total_channels: int
+    source_shape: tuple
+    input_channels: list = None
+    total_inputs: int = None
+    cols: int = None
+    pad: int = 1
+    scale: str = "channel"
+    symmetric: bool = False
+    value_range: tuple = None
+
+
+@dataclasses.dataclass
+class DrawnGrid:
+    """A drawn job: one entry per sample in every list.
+
+    Attributes:
+        job: the :class:`GridJob` drawn.
+        grids: :class:`tb_featureviz.grids.Grid` objects.
+        pngs: PNG bytes of each grid.
+        samples: JSON-ready dicts (``lo``, ``hi``, ``nonfinite``, ``stats``).
+        sample_texts: the same dicts as JSON text, encoded on the worker.
+    """
+
+    job: GridJob
+    grids: list
+    pngs: list
+    samples: list
+    sample_texts: list
+
+
+def kept_channels(total, max_channels):
+    """The output channels a grid holds under a cap: the first ones, or None for all.
+
+    Example:
+        >>> kept_channels(128, 64)[-1], kept_channels(32, 64)
+        (63, None)
+    """
+    if max_channels is None or total <= max_channels:
+        return None
+    return list(range(max_channels))
+
+
+def cap_job(job, max_channels):
+    """``job`` holding at most ``max_channels`` output channels (the first ones).
+
+    Keeps tiles of a ``tiles`` grid and columns of a ``matrix`` or
+    ``mosaic`` grid; returns ``job`` itself when nothing is cut.
+
+    Example:
+        >>> job = activation_job("c", "Conv2D", np.zeros((1, 2, 2, 5), np.float32))
+        >>> cap_job(job, 2).channels, cap_job(job, 2).total_channels
+        ([0, 1], 5)
+    """
+    keep = kept_channels(len(job.channels), max_channels)
+    if keep is None:
+        return job
+    count = len(keep)
+    cols = job.cols
+    if job.layout == "tiles":
+        samples = [tiles[:count] for tiles in job.samples]
+    elif job.layout == "matrix":
+        samples = [tiles[:, :, :count] for tiles in job.samples]
+    elif job.layout == "mosaic":
+        samples = []
+        for tiles in job.samples:
+            rows = tiles.shape[0] // job.cols
+            grid = tiles.reshape((rows, job.cols) + tiles.shape[1:])[:, :count]
+            samples.append(grid.reshape((rows * count,) + tiles.shape[1:]))
+        cols = count
+    else:
+        raise ValueError(f"cap_job expects layouts 'tiles', 'matrix' or 'mosaic'. Received: {job.layout!r}")
+    return dataclasses.replace(job, samples=samples, channels=list(job.channels[:count]), cols=cols)
+
+
+def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_scale="channel",
+                max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES):
+    """Jobs drawing a layer's kernels (``arrays``: ``{kernel name: array}``).
+
+    The channel cap is applied while the tiles are made, so a mosaic holds
+    as many input rows as ``max_mosaic_tiles`` allows for the kept columns;
+    a grid with channels of its own (a separable layer's pointwise matrix)
+    is capped after.
+
+    Example:
+        >>> arrays = {"kernel": np.zeros((3, 3, 5, 8), np.float32)}
+        >>> [j.kind for j in kernel_jobs("c", "Conv2D", arrays)]
+        ['filters', 'filters_mosaic']
+    """
+    total = kernels.output_channels(layer_class, arrays)
+    channels = kept_channels(total, max_channels)
+    jobs = []
+    for tile_set in kernels.kernel_tiles(layer_class, arrays, channels=channels, max_mosaic_tiles=max_mosaic_tiles):
+        mosaic = tile_set.layout == "mosaic"
+        jobs.append(cap_job(GridJob(
+            layer=layer_name,
+            class_name=kernels.class_names(layer_class)[0],
+            kind=tile_set.kind,
+            layout=tile_set.layout,
+            samples=[tile_set.tiles],
+            channels=tile_set.channels,
+            total_channels=tile_set.total_channels,
+            source_shape=tile_set.source_shape,
+            input_channels=tile_set.input_channels,
+            total_inputs=kernels.mosaic_inputs(layer_class, tile_set.source_shape) if mosaic else None,
+            cols=tile_set.cols,
+            pad=tile_set.pad,
+            # A matrix is one image: one range makes its columns comparable.
+            scale="layer" if tile_set.layout == "matrix" else filter_scale,
+            symmetric=True,
+        ), max_channels))
+    return jobs
+
+
+def filter_change_jobs(layer_name, layer_class, current, initial, *, max_channels=None,
+                       max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES):
+    """Jobs drawing ``W - W0`` of a layer as kind ``filter_change``.
+
+    The change is drawn like the layer's ``filters`` grid (same tiles, same
+    channels), on one symmetric scale for the whole grid, so that the
+    filters that moved most stand out and an unchanged layer is flat grey.
+
+    Example:
+        >>> w = {"kernel": np.ones((3, 3, 3, 4), np.float32)}
+        >>> [(j.kind, j.scale) for j in filter_change_jobs("c", "Conv2D", w, w)]
+        [('filter_change', 'layer')]
+    """
+    change = {name: np.asarray(current[name], np.float32) - np.asarray(initial[name], np.float32)
+              for name in current}
+    return [
+        dataclasses.replace(job, kind="filter_change", scale="layer")
+        for job in kernel_jobs(layer_name, layer_class, change, max_channels=max_channels,
+                               max_mosaic_tiles=max_mosaic_tiles)
+        if job.kind == "filters"
+    ]
+
+
+def activation_job(layer_name, class_name, feature_maps, *, scale="channel", value_range=None):
+    """The job drawing a layer's feature maps ``[N, H, W, C]``: a grid per probe image.
+
+    Tiles are views of ``feature_maps`` (nothing is copied).
+    """
+    total = feature_maps.shape[-1]
+    return GridJob(
+        layer=layer_name, class_name=class_name, kind="activations", layout="tiles",
+        samples=[np.moveaxis(sample, -1, 0) for sample in feature_maps],  # views: [C, H, W]
+        channels=list(range(total)), total_channels=total, source_shape=tuple(feature_maps.shape),
+        scale=scale, value_range=value_range,
+    )
+
+
+def probe_job(display):
+    """The job drawing the probe images themselves (uint8 ``[N, H, W, 1 or 3]``)."""
+    return GridJob(
+        layer=metadata.PROBE_LAYER, class_name="Probe", kind=metadata.PROBE_KIND, layout="tiles",
+        samples=[image[None] if image.shape[-1] == 3 else image[None, ..., 0] for image in display],
+        channels=[0], total_channels=1, source_shape=tuple(display.shape),
+        scale="fixed", value_range=(0.0, 255.0),
+    )
+
+
+def draw_job(job, compress_level=1):
+    """Grids, PNGs and sample documents for every sample of ``job`` (pure, thread-safe).
+
+    The sample documents (``lo``, ``hi``, ``nonfinite``, ``stats``) are
+    JSON-encoded here too, on the worker threads: encoding them is most of
+    the time a step spends outside numpy and deflate, and here it overlaps
+    the other grids' GIL-free work.
+
+    Returns:
+        a :class:`DrawnGrid`.
+    """
+    drawn = DrawnGrid(job, [], [], [], [])
+    for tiles in job.samples:
+        grid = grids.make_grid(
+            tiles, scale=job.scale, symmetric=job.symmetric,
+            value_range=job.value_range, pad=job.pad, cols=job.cols,
+        )
+        rows = stats.stats_rows(tiles, job.layout, job.cols)
+        channel_stats = stats.channel_stats(rows, all_finite=grid.nonfinite == 0)
+        sample = {
+            "lo": jsontext.rounded_floats(grid.lo),
+            "hi": jsontext.rounded_floats(grid.hi),
+            "nonfinite": grid.nonfinite,
+            "stats": {name: jsontext.rounded_floats(values) for name, values in channel_stats.items()},
+        }
+        drawn.grids.append(grid)
+        drawn.pngs.append(png.encode(grid.image, compress_level))
+        drawn.samples.append(sample)
+        drawn.sample_texts.append(jsontext.dumps(sample))
+    return drawn
+
+
+def record_header(drawn, step, sequence):
+    """The record fields shared by every sample of a drawn grid (docs/format.md)."""
+    job, first = drawn.job, drawn.grids[0]
+    return {
+        "version": metadata.FORMAT_VERSION,
+        "layer": job.layer,
+        "class": job.class_name,
+        "kind": job.kind,
+        "step": step,
+        "sequence": sequence,
+        "layout": job.layout,
+        "scale": job.scale,
+        "symmetric": job.symmetric,
+        "source_shape": [None if d is None else int(d) for d in job.source_shape],
+        "width": int(first.image.shape[1]),
+        "height": int(first.image.shape[0]),
+        "depth": max(int(g.image.shape[2]) if g.image.ndim == 3 else 1 for g in drawn.grids),
+        "rows": first.rows,
+        "cols": first.cols,
+        "tile_height": first.tile_height,
+        "tile_width": first.tile_width,
+        "pad": first.pad,
+        "channels": [int(c) for c in job.channels],
+        "total_channels": int(job.total_channels),
+        "input_channels": None if job.input_channels is None else [int(c) for c in job.input_channels],
+    }
+
+
+def record_text(header, drawn):
+    """The JSON record of a drawn grid: the header plus the samples encoded on the workers.
+
+    Example:
+        >>> job = activation_job("c", "Conv2D", np.ones((1, 2, 2, 1), np.float32))
+        >>> drawn = draw_job(job)
+        >>> jsontext.loads(record_text(record_header(drawn, 0, 0), drawn))["samples"][0]["lo"]
+        [1.0]
+    """
+    return jsontext.dumps(header)[:-1] + ',"samples":[' + ",".join(drawn.sample_texts) + "]}"
+
+
+def returned_records(header, drawn, tag):
+    """The records a ``log_*`` call returns: one dict per sample, with the pixels."""
+    records = []
+    for index, (grid, png_bytes, sample) in enumerate(zip(drawn.grids, drawn.pngs, drawn.samples)):
+        record = dict(header)
+        record.update(sample)
+        record.update(tag=tag, sample=index, image=grid.image, png=png_bytes, num_samples=len(drawn.grids))
+        records.append(record)
+    return records
+
+
+def cap_notes(job, max_mosaic_tiles):
+    """Warnings a job deserves: channels or mosaic inputs left out by a cap.
+
+    Returns:
+        ``[(key, message)]``; the key lets a caller say each thing once.
+
+    Example:
+        >>> job = cap_job(activation_job("c", "Conv2D", np.zeros((1, 2, 2, 5), np.float32)), 2)
+        >>> cap_notes(job, 4096)[0][1]
+        "Layer 'c' has 5 channels; logging channels 0..1 (max_channels=2). Records list the channels they hold."
+    """
+    notes = []
+    if len(job.channels) < job.total_channels:
+        keep = len(job.channels)
+        notes.append(((job.layer, "cap"), (
+            f"Layer {job.layer!r} has {job.total_channels} channels; logging channels 0..{keep - 1} "
+            f"(max_channels={keep}). Records list the channels they hold.")))
+    if job.layout == "mosaic" and job.total_inputs is not None and len(job.input_channels) < job.total_inputs:
+        notes.append(((job.layer, "mosaic"), (
+            f"Layer {job.layer!r}: the filter mosaic holds input channels "
+            f"0..{len(job.input_channels) - 1} of {job.total_inputs} (max_mosaic_tiles={max_mosaic_tiles}).")))
+    return notes
