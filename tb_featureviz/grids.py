@@ -92,7 +92,17 @@ def value_ranges(tiles, scale="channel", symmetric=False, value_range=None):
     Returns:
         ``(lo, hi)``, float64 arrays of shape ``[T]``. Only finite values
         count; a tile with none gets NaN.
+
+    Raises:
+        ValueError: for an unknown ``scale`` or a missing or bad
+        ``value_range``.
     """
+    lo, hi, _ = _ranges(tiles, scale, symmetric, value_range)
+    return lo, hi
+
+
+def _ranges(tiles, scale, symmetric, value_range):
+    """:func:`value_ranges` plus whether every value is finite (None: not looked at)."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}. Received: scale={scale!r}")
     num_tiles = tiles.shape[0]
@@ -108,14 +118,15 @@ def value_ranges(tiles, scale="channel", symmetric=False, value_range=None):
                 "value_range expects finite lo <= hi. "
                 f"Received: value_range={tuple(value_range)!r}"
             )
-        return np.full(num_tiles, lo), np.full(num_tiles, hi)
+        return np.full(num_tiles, lo), np.full(num_tiles, hi), None
 
     flat = tiles.reshape(num_tiles, -1)
     # min and max propagate NaN and show infinities, so finite extremes prove
     # every value finite without a separate pass over the data.
     lo = flat.min(axis=1).astype(np.float64)
     hi = flat.max(axis=1).astype(np.float64)
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+    all_finite = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
+    if not all_finite:
         finite = np.isfinite(flat)
         lo = np.where(finite, flat, np.inf).min(axis=1).astype(np.float64)
         hi = np.where(finite, flat, -np.inf).max(axis=1).astype(np.float64)
@@ -123,6 +134,7 @@ def value_ranges(tiles, scale="channel", symmetric=False, value_range=None):
         lo[empty] = np.nan
         hi[empty] = np.nan
     if symmetric:
+        # float64, so -lo and the span 2 * top cannot overflow for float32 data.
         with np.errstate(invalid="ignore"):
             top = np.maximum(-lo, hi)
         lo, hi = -top, top
@@ -133,46 +145,127 @@ def value_ranges(tiles, scale="channel", symmetric=False, value_range=None):
             )
         lo = np.full(num_tiles, layer_lo)
         hi = np.full(num_tiles, layer_hi)
-    return lo, hi
+    return lo, hi, all_finite
 
 
-def quantize(tiles, lo, hi, symmetric=False):
+#: Largest finite float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def quantize(tiles, lo, hi, symmetric=False, *, finite=None):
     """Map each tile linearly from ``[lo, hi]`` to uint8 ``0..255``.
 
     Values outside the range are clipped. A constant tile (``lo == hi``)
     becomes 0, or 128 when ``symmetric`` (an all-zero kernel), so that
     "zero is mid-grey" holds for signed kernels. Non-finite values become 0;
-    the returned mask marks them.
+    the returned mask marks them. The mask comes from ``tiles`` themselves:
+    a finite value never counts as non-finite, however large (a tile
+    spanning +-3e38 maps to 0..255 without overflow).
+
+    Args:
+        tiles: array ``[T, ...]``; any real dtype, never modified.
+        lo, hi: float arrays ``[T]``, as from :func:`value_ranges`.
+        symmetric: whether the ranges are centred on zero.
+        finite: ``True`` / ``False`` when the caller already knows whether
+            every value of ``tiles`` is finite; ``None`` to look.
 
     Returns:
         ``(pixels, nonfinite_mask_or_None)`` with ``pixels`` uint8 of the
         same shape as ``tiles``.
+
+    Example:
+        >>> import numpy as np
+        >>> tiles = np.array([[[-3e38, 1e38, 3e38, np.inf]]], np.float32)
+        >>> pixels, mask = quantize(tiles, np.array([-3e38]), np.array([3e38]))
+        >>> pixels.tolist(), mask.tolist()
+        ([[[0, 170, 255, 0]]], [[[False, False, False, True]]])
     """
+    tiles = np.asarray(tiles)
     shape = (tiles.shape[0],) + (1,) * (tiles.ndim - 1)
-    lo_b = lo.reshape(shape)
-    span = (hi - lo).reshape(shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = np.where(span > 0, 255.0 / span, 0.0)
-    # One float32 work buffer; every later step runs in place on it.
-    work = np.subtract(tiles, lo_b.astype(np.float32), dtype=np.float32)
-    work *= gain.astype(np.float32)
-    mask = None
-    # Checked before clipping, which would turn infinities into 0 or 255.
-    if not np.isfinite(work).all():
-        mask = ~np.isfinite(work)
-        work[mask] = 0.0
-    np.clip(work, 0.0, 255.0, out=work)
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        span = hi - lo
+        ranged = span > 0  # False for constant tiles and tiles without a finite value
+        gain = np.where(ranged, 255.0 / span, 0.0)
+        if _float32_fits(tiles.dtype, lo, hi, span, gain):
+            # The usual path: one float32 work buffer, every later step in
+            # place on it. Inside [lo, hi] nothing overflows; a value so far
+            # outside a fixed range that ``v - lo`` overflows becomes +-inf,
+            # which the clip below takes to the right end. Tiles without a
+            # range subtract 0, so their finite values times gain 0 give 0.
+            offset = np.where(ranged, lo, 0.0).astype(np.float32)
+            work = np.subtract(tiles, offset.reshape(shape), dtype=np.float32)
+            work *= gain.astype(np.float32).reshape(shape)
+        else:
+            work = _normalise_float64(tiles, lo, hi, shape)
+        if finite is None:
+            # Every non-finite value leaves a non-finite result, so a finite
+            # work buffer proves the input finite; otherwise the input decides.
+            finite = bool(np.isfinite(work).all())
+        mask = None
+        if not finite:
+            mask = ~np.isfinite(tiles)
+            if mask.any():
+                work[mask] = 0.0  # before clipping, which would turn infinities into 0 or 255
+            else:
+                mask = None
+        np.clip(work, 0.0, 255.0, out=work)
     work += 0.5  # round half up when truncating to uint8 below
     pixels = work.astype(np.uint8)
     if symmetric:
         # Zero-width symmetric ranges (all-zero tiles) centre on mid-grey.
-        centred = span.reshape(-1) == 0
+        centred = span == 0
         if centred.any():
             pixels[centred] = 128
-    if mask is not None:
-        # Tiles with no finite value at all.
-        pixels[mask] = 0
     return pixels, mask
+
+
+def _float32_fits(dtype, lo, hi, span, gain):
+    """Whether float32 arithmetic maps every tile's range without overflow.
+
+    In float32, ``v - lo`` overflows for values inside a span of ~3.4e38
+    and more, ``255 / span`` for spans under ~7.5e-37, and bounds beyond
+    float32 (a fixed range of +-1e39) don't fit at all; 2**127 and
+    255 * 2**100 keep clear of the first two. Wider input (float64, int32
+    and up) would lose digits in float32. NaN bounds (tiles without a finite
+    value) don't count: reductions with ``fmin``/``fmax`` skip them.
+    """
+    if dtype.kind == "f" and dtype.itemsize > 4 or dtype.kind in "iu" and dtype.itemsize > 2:
+        return False
+    if np.isnan(span).all():
+        return True  # nothing to map: every tile is drawn as 0
+    return bool(
+        np.fmin.reduce(lo) >= -_FLOAT32_MAX
+        and np.fmax.reduce(hi) <= _FLOAT32_MAX
+        and np.fmax.reduce(span) < 2.0**127
+        and np.fmax.reduce(gain) < 255.0 * 2.0**100
+    )
+
+
+def _normalise_float64(tiles, lo, hi, shape):
+    """``(v - lo) / (hi - lo) * 255`` in float64, not yet clipped.
+
+    The slow path, for ranges float32 can't hold and for float64 or wide
+    integer input. Ranges reaching beyond ~1e307 are first scaled by 2**-4
+    (exact: a power of two), so that ``hi - lo`` stays finite even in
+    float64; dividing by the span rather than multiplying by ``255 / span``
+    keeps the tiniest spans finite too. As on the float32 path, tiles
+    without a range subtract 0 and divide by infinity, giving 0.
+    """
+    huge = np.maximum(np.abs(lo), np.abs(hi)) >= 2.0**1020
+    if huge.any():
+        factor = np.where(huge, 2.0**-4, 1.0)
+        lo, hi = lo * factor, hi * factor
+        work = np.multiply(tiles, factor.reshape(shape), dtype=np.float64)
+    else:
+        work = np.array(tiles, dtype=np.float64)
+    span = hi - lo
+    ranged = span > 0
+    work -= np.where(ranged, lo, 0.0).reshape(shape)
+    work /= np.where(ranged, span, np.inf).reshape(shape)
+    work *= 255.0
+    return work
 
 
 def tile(pixels, rows, cols, pad=1, pad_value=PAD_VALUE, alpha=None):
@@ -251,8 +344,8 @@ def make_grid(tiles, *, scale="channel", symmetric=False, value_range=None, pad=
         raise ValueError(f"make_grid expects at least one non-empty tile. Received: shape={tiles.shape}")
     if tiles.dtype.kind not in "fiub" or tiles.dtype.itemsize < 4 and tiles.dtype.kind == "f":
         tiles = tiles.astype(np.float32)
-    lo, hi = value_ranges(tiles, scale, symmetric, value_range)
-    pixels, mask = quantize(tiles, lo, hi, symmetric)
+    lo, hi, finite = _ranges(tiles, scale, symmetric, value_range)
+    pixels, mask = quantize(tiles, lo, hi, symmetric, finite=finite)
     if mask is not None and pixels.ndim == 4:
         mask = mask.any(axis=-1)
     rows, cols = grid_shape(tiles.shape[0], tiles.shape[1], tiles.shape[2], pad, cols)

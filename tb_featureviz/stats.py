@@ -28,15 +28,27 @@ def channel_stats(values, all_finite=None):
     zeros = count - np.count_nonzero(values, axis=1)
     finite = None if all_finite else np.isfinite(values)
     if all_finite or finite.all():
-        mean = values.mean(axis=1, dtype=np.float64)
+        finite = None
+        with np.errstate(over="ignore"):  # handled below
+            mean = values.mean(axis=1, dtype=np.float64)
         nonfinite = np.zeros(values.shape[0])
     else:
         finite_count = finite.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             mean = np.where(finite, values, 0).sum(axis=1, dtype=np.float64) / finite_count
         mean[finite_count == 0] = np.nan
         nonfinite = (count - finite_count) / count
         # NaN is non-zero for count_nonzero; only real zeros count as zeros.
+    overflowed = np.isinf(mean)
+    if overflowed.any():
+        # Only float64 values near 1.8e308 overflow a float64 sum of finite
+        # values; the same sum of values scaled by 2**-4 (exact) does not.
+        scaled = values[overflowed].astype(np.float64) * 2.0**-4
+        if finite is None:
+            mean[overflowed] = scaled.mean(axis=1) * 2.0**4
+        else:
+            scaled = np.where(finite[overflowed], scaled, 0.0)
+            mean[overflowed] = scaled.sum(axis=1) / finite_count[overflowed] * 2.0**4
     return {
         "mean": np.asarray(mean, dtype=np.float64),
         "zero_fraction": zeros / count,

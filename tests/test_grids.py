@@ -179,3 +179,124 @@ def test_kernel_tiles_hold_the_right_weights():
     np.testing.assert_array_equal(dw.tiles[2 * 2 + 1], depthwise[:, :, 2, 1])  # channel c*mult+m
     capped = kernels.kernel_tiles("Conv2D", {"kernel": kernel}, channels=[0, 1], max_mosaic_tiles=2)
     assert capped[1].input_channels == [0] and capped[1].channels == [0, 1] and capped[1].tiles.shape == (2, 3, 3)
+
+
+def nonfinite_values(tiles):
+    """Non-finite values counted through stats.channel_stats, the way the logger writes them."""
+    rows = stats.stats_rows(np.asarray(tiles), "tiles")
+    fractions = stats.channel_stats(rows)["nonfinite_fraction"]
+    return int(round(float((fractions * rows.shape[1]).sum())))
+
+
+def assert_stats_agree(grid, tiles):
+    """Grid.nonfinite, stats.channel_stats and its all_finite shortcut tell the same story."""
+    assert grid.nonfinite == nonfinite_values(tiles)
+    rows = stats.stats_rows(np.asarray(tiles), "tiles")
+    told = stats.channel_stats(rows, all_finite=grid.nonfinite == 0)
+    looked = stats.channel_stats(rows)
+    for name in told:
+        np.testing.assert_array_equal(told[name], looked[name])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"symmetric": True}, {"scale": "layer"}])
+def test_finite_extremes_map_to_the_full_range_and_count_as_finite(kwargs):
+    tiles = np.array([[[-3e38, 0.0, 3e38, 1e38]]], np.float32)
+    grid = grids.make_grid(tiles, pad=0, **kwargs)
+    assert grid.image.tolist() == [[0, 128, 255, 170]]  # grey only: no alpha channel
+    assert grid.nonfinite == 0
+    top = float(np.float32(3e38))
+    assert grid.lo.tolist() == [-top] and grid.hi.tolist() == [top]
+    assert_stats_agree(grid, tiles)
+    assert stats.channel_stats(tiles.reshape(1, -1))["mean"].tolist() == [float(np.float32(1e38)) / 4]
+
+
+def test_value_ranges_of_extremes_are_exact_in_float64():
+    tiles = np.array([[[-3e38, 3e38]], [[-3.4e38, 1.0]]], np.float32)
+    lo, hi = grids.value_ranges(tiles)
+    assert lo.dtype == hi.dtype == np.float64
+    assert lo.tolist() == [float(np.float32(-3e38)), float(np.float32(-3.4e38))]
+    assert (hi - lo).tolist() == [2 * float(np.float32(3e38)), 1.0 - float(np.float32(-3.4e38))]
+    lo, hi = grids.value_ranges(tiles, symmetric=True)
+    assert hi.tolist() == [float(np.float32(3e38)), float(np.float32(3.4e38))] and (lo == -hi).all()
+
+
+def test_fixed_range_of_extremes_gives_exact_pixels():
+    tiles = np.array([[[5e37, -1e38, 1e38, 0.0, 3e38, -3e38]]], np.float32)
+    grid = grids.make_grid(tiles, scale="fixed", value_range=(-1e38, 1e38), pad=0)
+    # 5e37 sits at (5e37 + 1e38) / 2e38 * 255 = 191.25; beyond the range is clipped.
+    assert grid.image.tolist() == [[191, 0, 255, 128, 255, 0]]
+    assert grid.nonfinite == 0 and grid.lo.tolist() == [-1e38] and grid.hi.tolist() == [1e38]
+    assert_stats_agree(grid, tiles)
+
+
+def test_values_far_outside_a_small_fixed_range_are_clipped_not_non_finite():
+    tiles = np.array([[[2e36, 3e38, -3e38, -2e36, 2.0, np.float32(3.4028235e38)]]], np.float32)
+    grid = grids.make_grid(tiles, scale="fixed", value_range=(0, 4), pad=0)
+    assert grid.image.tolist() == [[255, 255, 0, 0, 128, 255]]
+    assert grid.nonfinite == 0
+    assert_stats_agree(grid, tiles)
+
+
+def test_nonfinite_values_beside_extremes_stay_transparent_and_counted():
+    tiles = np.array([[[np.nan, -3e38, 3e38, np.inf]], [[-np.inf, 0.0, 1.0, 2.0]]], np.float32)
+    grid = grids.make_grid(tiles, pad=0, cols=2)
+    assert grid.image[..., 0].tolist() == [[0, 0, 255, 0, 0, 0, 128, 255]]
+    assert grid.image[..., 1].tolist() == [[0, 255, 255, 0, 0, 255, 255, 255]]
+    assert grid.nonfinite == 3
+    assert_stats_agree(grid, tiles)
+    fixed = grids.make_grid(tiles, scale="fixed", value_range=(-1e38, 1e38), pad=0, cols=2)
+    assert fixed.image[..., 0].tolist() == [[0, 0, 255, 0, 0, 128, 128, 128]]
+    assert fixed.image[..., 1].tolist() == grid.image[..., 1].tolist()
+    assert fixed.nonfinite == 3
+    assert_stats_agree(fixed, tiles)
+
+
+def test_tiny_spans_are_not_non_finite():
+    # float32's smallest subnormal: 255 / span overflows float32.
+    tiny = float(np.float32(1e-45))
+    tiles = np.array([[[0.0, tiny]], [[tiny, tiny]]], np.float32)
+    grid = grids.make_grid(tiles, pad=0, cols=2)
+    assert grid.image.tolist() == [[0, 255, 0, 0]]
+    assert grid.nonfinite == 0
+    assert_stats_agree(grid, tiles)
+
+
+def test_float64_extremes_and_wide_integers():
+    tiles = np.array([[[-1.7e308, 0.0, 1.7e308, 1e308]]])
+    grid = grids.make_grid(tiles, pad=0)
+    # 1e308 sits at (1e308 + 1.7e308) / 3.4e308 * 255 = 202.5
+    assert grid.image.tolist() == [[0, 128, 255, 203]] and grid.nonfinite == 0
+    assert_stats_agree(grid, tiles)
+    assert stats.channel_stats(np.array([[1.7e308, 1.7e308]]))["mean"].tolist() == [1.7e308]
+    wide = grids.make_grid(np.array([[[2**40, 2**40 + 1, 2**40 + 2]]], np.int64), pad=0)
+    assert wide.image.tolist() == [[0, 128, 255]]
+
+
+def test_half_precision_inputs_keep_working():
+    import ml_dtypes
+
+    half = np.array([[[-65504.0, 0.0, 65504.0, np.nan]]], np.float16)
+    grid = grids.make_grid(half, pad=0)
+    assert grid.image[..., 0].tolist() == [[0, 128, 255, 0]] and grid.image[..., 1].tolist() == [[255, 255, 255, 0]]
+    assert grid.nonfinite == 1 and grid.lo.tolist() == [-65504.0]
+    assert_stats_agree(grid, half)
+    brain = np.array([[[-3e38, 0.0, 3e38, 1.5]]], np.float32).astype(ml_dtypes.bfloat16)
+    before = brain.copy()
+    grid = grids.make_grid(brain, pad=0)
+    assert grid.image.tolist() == [[0, 128, 255, 128]] and grid.nonfinite == 0
+    assert grid.hi.tolist() == [float(brain[0, 0, 2])]
+    assert_stats_agree(grid, brain)
+    np.testing.assert_array_equal(brain.view(np.uint16), before.view(np.uint16))
+
+
+def test_quantize_takes_the_mask_from_the_input():
+    tiles = np.array([[[-3e38, 1e38, 3e38, np.inf, np.nan]]], np.float32)
+    lo, hi = np.array([-3e38]), np.array([3e38])
+    pixels, mask = grids.quantize(tiles, lo, hi)
+    assert pixels.tolist() == [[[0, 170, 255, 0, 0]]]
+    assert mask.tolist() == [[[False, False, False, True, True]]]
+    finite = tiles[..., :3]
+    assert grids.quantize(finite, lo, hi)[1] is None
+    assert grids.quantize(finite, lo, hi, finite=True)[0].tolist() == [[[0, 170, 255]]]
+    # The caller's "not all finite" is checked against the values themselves.
+    assert grids.quantize(finite, lo, hi, finite=False)[1] is None
