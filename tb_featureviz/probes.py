@@ -33,13 +33,36 @@ class Probe:
 
 
 def _open_path(path):
+    """The picture in ``path``, fully decoded; a ValueError naming the file if it isn't one."""
+    import struct
+    import zlib
+
     from PIL import Image
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"Probe image file not found: {path!r}")
-    with Image.open(path) as image:
-        image.load()
-        return image.copy()
+    if os.path.isdir(path):
+        problem = "a directory"
+    elif os.path.getsize(path) == 0:
+        problem = "an empty file (0 bytes)"
+    else:
+        try:
+            # verify() checks what decoding alone skips (the CRC of every PNG
+            # chunk) but leaves the image unusable: open it again to decode.
+            with Image.open(path) as image:
+                image.verify()
+            with Image.open(path) as image:
+                image.load()
+                return image.copy()
+        except Image.UnidentifiedImageError:
+            problem = "a file PIL cannot identify as any image format"
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
+                Image.DecompressionBombError) as error:
+            problem = f"a damaged or unreadable image ({type(error).__name__}: {error})"
+    raise ValueError(
+        f"Probe image file {path!r} is not a readable image: expected a picture PIL can decode "
+        f"(PNG, JPEG, ...). Received: {problem}"
+    )
 
 
 def _as_items(images):
@@ -91,6 +114,11 @@ def _fit(item, height, width, channels):
     from PIL import Image
 
     if isinstance(item, Image.Image):
+        if 0 in item.size:
+            raise ValueError(
+                "Probe images expect pictures of at least 1x1 pixels. "
+                f"Received: a PIL image of width {item.size[0]} and height {item.size[1]}"
+            )
         mode = {1: "L", 3: "RGB"}.get(channels)
         if mode is None:
             raise ValueError(f"Probe images as PIL images need a model with 1 or 3 input channels. Received: {channels}")
@@ -100,6 +128,11 @@ def _fit(item, height, width, channels):
         array = np.asarray(item)
         return (array[..., None] if array.ndim == 2 else array).astype(np.float32), array
     array = np.asarray(item)
+    if 0 in array.shape[:2]:
+        raise ValueError(
+            "Probe images expect pictures of at least 1x1 pixels. "
+            f"Received: an image of shape {array.shape}"
+        )
     if array.ndim == 2:
         array = array[..., None]
     if array.dtype.kind not in "fiu":
@@ -120,6 +153,28 @@ def _fit(item, height, width, channels):
     return array.astype(np.float32), array
 
 
+def _preprocessed(preprocess, batch):
+    """``preprocess(batch)`` as float32, refused unless it is a numeric array of the batch's shape."""
+    expected = (
+        f"Probe images expect preprocess to return a numeric array of shape {batch.shape} "
+        "(the shape of the batch it is given)"
+    )
+    result = preprocess(batch)
+    if result is None:
+        raise TypeError(f"{expected}. Received: None (does preprocess return its result?)")
+    try:
+        array = np.asarray(result)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{expected}. Received: {type(result).__name__} ({error})") from error
+    # same_kind admits ints, floats and extension floats such as bfloat16;
+    # it turns away strings, objects and complex numbers.
+    if not np.can_cast(array.dtype, np.float32, casting="same_kind"):
+        raise TypeError(f"{expected}. Received: {type(result).__name__} of dtype {array.dtype}")
+    if array.shape != batch.shape:
+        raise ValueError(f"{expected}. Received: shape {array.shape}")
+    return np.asarray(array, dtype=np.float32)
+
+
 def load_probe(images, input_shape, preprocess=None, data_format="channels_last"):
     """Check, resize and preprocess probe images for a model input.
 
@@ -136,7 +191,9 @@ def load_probe(images, input_shape, preprocess=None, data_format="channels_last"
 
     Raises:
         ValueError, TypeError, FileNotFoundError: for pictures that don't
-        fit the model; the message names what was expected and received.
+        fit the model, files that are not readable images, empty pictures,
+        and a ``preprocess`` that returns anything but a numeric array of
+        the batch's shape; the message names what was expected and received.
     """
     shape = tuple(input_shape)
     if len(shape) != 4:
@@ -161,7 +218,7 @@ def load_probe(images, input_shape, preprocess=None, data_format="channels_last"
     batch = np.stack([f[0] for f in fitted])  # a new array: preprocess may work in place
     display = np.stack([_to_uint8(f[1]) for f in fitted])
     if preprocess is not None:
-        batch = np.asarray(preprocess(batch), dtype=np.float32)
+        batch = _preprocessed(preprocess, batch)
     if data_format == "channels_first":
         batch = np.ascontiguousarray(np.moveaxis(batch, -1, 1))
     return Probe(batch=batch, display=display)
