@@ -26,19 +26,25 @@ class LayerKernels:
     Attributes:
         layer_class: the layer's class (its kernel rule is found by MRO).
         arrays: ``{kernel name: float32 array}``, copies.
+        groups: the layer's ``groups`` (1 unless a grouped convolution).
     """
 
     layer_class: type
     arrays: dict
+    groups: int = 1
 
 
-def check_model(model, owner="FeatureVizLogger"):
-    """Refuse what is not a built Keras model with an input.
+def check_model(model, owner="FeatureVizLogger", *, feature_maps=True):
+    """Refuse what is not a built Keras model (with a graph, when feature maps are wanted).
+
+    Kernels exist once a model is built, whatever its kind; feature maps of
+    inner layers need a graph from the input to them, which only functional
+    and Sequential models (built on ``keras.Input``) have.
 
     Raises:
         TypeError: not a ``keras.Model``.
-        ValueError: a model without inputs (a subclassed model never called
-            on a ``keras.Input``).
+        ValueError: a model that is not built, or (``feature_maps=True``) one
+            without a graph, e.g. a subclassed model.
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"{owner} expects a keras.Model. Received: {type(model).__name__}")
@@ -46,11 +52,21 @@ def check_model(model, owner="FeatureVizLogger"):
         inputs = model.inputs
     except (AttributeError, ValueError):
         inputs = None
-    if not inputs:
+    if inputs:
+        return
+    if not feature_maps and model.built and model.weights:
+        return
+    if model.built and model.weights:
         raise ValueError(
-            f"{owner} expects a built model with an input (start it with keras.Input). "
-            f"Received: model {model.name!r} without inputs"
+            f"{owner} expects a functional or Sequential model (built on keras.Input) for feature maps: "
+            f"they are read from the graph between its input and each layer. Received: model {model.name!r} "
+            f"of class {type(model).__name__}, which has no such graph (a subclassed model); its filters "
+            "can still be logged with log_filters"
         )
+    raise ValueError(
+        f"{owner} expects a built model with an input (start it with keras.Input). "
+        f"Received: model {model.name!r} without inputs"
+    )
 
 
 def filter_problem(info):
@@ -129,9 +145,15 @@ def capture_kernels(layer_infos):
     state is synced by Keras before this is called from a callback.
     """
     return {
-        info.name: LayerKernels(type(info.layer), layer_lib.kernel_arrays(info.layer))
+        info.name: LayerKernels(type(info.layer), layer_lib.kernel_arrays(info.layer), layer_groups(info.layer))
         for info in layer_infos
     }
+
+
+def layer_groups(layer):
+    """The ``groups`` of a grouped convolution, 1 for every other layer."""
+    groups = getattr(layer, "groups", 1)
+    return groups if isinstance(groups, int) and groups >= 1 else 1
 
 
 class FeatureMaps:

@@ -120,7 +120,7 @@ def cap_job(job, max_channels):
 
 
 def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_scale="channel",
-                max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES):
+                max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES, groups=1):
     """Jobs drawing a layer's kernels (``arrays``: ``{kernel name: array}``).
 
     The channel cap is applied while the tiles are made, so a mosaic holds
@@ -136,7 +136,9 @@ def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_sc
     total = kernels.output_channels(layer_class, arrays)
     channels = kept_channels(total, max_channels)
     jobs = []
-    for tile_set in kernels.kernel_tiles(layer_class, arrays, channels=channels, max_mosaic_tiles=max_mosaic_tiles):
+    tile_sets = kernels.kernel_tiles(layer_class, arrays, channels=channels, max_mosaic_tiles=max_mosaic_tiles,
+                                     groups=groups)
+    for tile_set in tile_sets:
         mosaic = tile_set.layout == "mosaic"
         jobs.append(cap_job(GridJob(
             layer=layer_name,
@@ -148,7 +150,7 @@ def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_sc
             total_channels=tile_set.total_channels,
             source_shape=tile_set.source_shape,
             input_channels=tile_set.input_channels,
-            total_inputs=kernels.mosaic_inputs(layer_class, tile_set.source_shape) if mosaic else None,
+            total_inputs=kernels.mosaic_inputs(layer_class, tile_set.source_shape, groups) if mosaic else None,
             cols=tile_set.cols,
             pad=tile_set.pad,
             # A matrix is one image: one range makes its columns comparable.
@@ -159,7 +161,7 @@ def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_sc
 
 
 def filter_change_jobs(layer_name, layer_class, current, initial, *, max_channels=None,
-                       max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES):
+                       max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES, groups=1):
     """Jobs drawing ``W - W0`` of a layer as kind ``filter_change``.
 
     The change is drawn like the layer's ``filters`` grid (same tiles, same
@@ -176,7 +178,7 @@ def filter_change_jobs(layer_name, layer_class, current, initial, *, max_channel
     return [
         dataclasses.replace(job, kind="filter_change", scale="layer")
         for job in kernel_jobs(layer_name, layer_class, change, max_channels=max_channels,
-                               max_mosaic_tiles=max_mosaic_tiles)
+                               max_mosaic_tiles=max_mosaic_tiles, groups=groups)
         if job.kind == "filters"
     ]
 

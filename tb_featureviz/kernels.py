@@ -84,20 +84,45 @@ def _matrix(kind, matrix, source_shape, channels=None):
     )
 
 
-def _per_output(kernel_hw_in_out, channels, max_mosaic_tiles):
+def ungrouped(kernel, groups):
+    """A grouped kernel ``(..., in / groups, out)`` as ``(..., in, out)``, zero where no weight connects.
+
+    Output channel ``o`` of a grouped convolution reads only the inputs of
+    its group ``o // (out / groups)``; spreading the kernel over every input
+    keeps each weight at its real input channel number.
+
+    Example:
+        >>> ungrouped(np.ones((1, 1, 1, 2)), 2)[0, 0].tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if groups == 1:
+        return kernel
+    group_in, cout = kernel.shape[-2], kernel.shape[-1]
+    group_out = cout // groups
+    full = np.zeros(kernel.shape[:-2] + (group_in * groups, cout), dtype=kernel.dtype)
+    for g in range(groups):
+        outputs = slice(g * group_out, (g + 1) * group_out)
+        full[..., g * group_in : (g + 1) * group_in, outputs] = kernel[..., outputs]
+    return full
+
+
+def _per_output(kernel_hw_in_out, channels, max_mosaic_tiles, groups=1):
     """Tile sets of a ``(kh, kw, in, out)`` kernel (Conv2D, or a transposed one re-ordered)."""
-    kh, kw, cin, cout = kernel_hw_in_out.shape
     shape = kernel_hw_in_out.shape
+    kh, kw, group_in, cout = shape
     kept = list(range(cout)) if channels is None else list(channels)
-    kernel = kernel_hw_in_out if channels is None else kernel_hw_in_out[..., kept]
+    full = ungrouped(kernel_hw_in_out, groups)
+    cin = full.shape[2]
+    kernel = full if channels is None else full[..., kept]
     if kh == 1 and kw == 1:
-        return [_matrix("filters", kernel_hw_in_out[0, 0], shape, channels)]
+        return [_matrix("filters", full[0, 0], shape, channels)]
     if cin == 3:
         # One RGB tile per filter: the kernel's three input planes are colours.
         rgb = np.moveaxis(kernel, 3, 0)  # [out, kh, kw, 3]
         return [TileSet("filters", rgb, "tiles", kept, cout, source_shape=tuple(shape))]
-    # The filter's response to an input that is equal in every channel.
-    mean = np.moveaxis(kernel.mean(axis=2), 2, 0)  # [out, kh, kw]
+    # The filter's response to an input that is equal in every channel it reads.
+    own = kernel_hw_in_out if channels is None else kernel_hw_in_out[..., kept]
+    mean = np.moveaxis(own.mean(axis=2), 2, 0)  # [out, kh, kw]
     sets = [TileSet("filters", mean, "tiles", kept, cout, source_shape=tuple(shape))]
     if cin > 1:
         rows = max(1, min(cin, max_mosaic_tiles // max(1, len(kept))))
@@ -124,20 +149,20 @@ def _depthwise_tiles(depthwise, channels):
     return TileSet("filters", tiles, "tiles", kept, total, source_shape=tuple(depthwise.shape))
 
 
-def conv2d(kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES):
-    return _per_output(kernels["kernel"], channels, max_mosaic_tiles)
+def conv2d(kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES, groups=1):
+    return _per_output(kernels["kernel"], channels, max_mosaic_tiles, groups)
 
 
-def conv2d_transpose(kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES):
+def conv2d_transpose(kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES, groups=1):
     # (kh, kw, out, in) -> (kh, kw, in, out): then it reads like Conv2D.
-    return _per_output(np.swapaxes(kernels["kernel"], 2, 3), channels, max_mosaic_tiles)
+    return _per_output(np.swapaxes(kernels["kernel"], 2, 3), channels, max_mosaic_tiles, groups)
 
 
-def depthwise_conv2d(kernels, channels=None, max_mosaic_tiles=None):
+def depthwise_conv2d(kernels, channels=None, max_mosaic_tiles=None, groups=1):
     return [_depthwise_tiles(kernels["kernel"], channels)]
 
 
-def separable_conv2d(kernels, channels=None, max_mosaic_tiles=None):
+def separable_conv2d(kernels, channels=None, max_mosaic_tiles=None, groups=1):
     pointwise = kernels["pointwise_kernel"]
     return [
         _depthwise_tiles(kernels["depthwise_kernel"], channels),
@@ -146,8 +171,9 @@ def separable_conv2d(kernels, channels=None, max_mosaic_tiles=None):
     ]
 
 
-def conv1d(kernels, channels=None, max_mosaic_tiles=None):
-    kernel = kernels["kernel"]  # (k, in, out)
+def conv1d(kernels, channels=None, max_mosaic_tiles=None, groups=1):
+    source = kernels["kernel"]  # (k, in / groups, out)
+    kernel = ungrouped(source, groups)
     k, cin, cout = kernel.shape
     kept = list(range(cout)) if channels is None else list(channels)
     # One tile per output filter: a row per input channel, a column per tap.
@@ -184,7 +210,7 @@ class KernelRule:
         output_channels: ``output_channels(kernels) -> int``: the channels a
             ``filters`` grid has one tile (or column) for.
         mosaic_inputs: ``mosaic_inputs(kernel_shape) -> int``: input channels
-            (rows) of the layer's full filter mosaic.
+            per group (rows of the full filter mosaic of an ungrouped layer).
         filter_matrix: ``filter_matrix(kernel name, array) -> [filters, values]``:
             one row per filter, the unit drift compares.
     """
@@ -270,15 +296,14 @@ def output_channels(layer_class, kernels):
     return _required_rule(layer_class, kernels).output_channels(kernels)
 
 
-def mosaic_inputs(layer_class, kernel_shape):
-    """Input channels of a layer's full filter mosaic.
+def mosaic_inputs(layer_class, kernel_shape, groups=1):
+    """Input channels (rows) of a layer's full filter mosaic.
 
     Example:
-        >>> mosaic_inputs("Conv2DTranspose", (3, 3, 5, 2))
-        2
+        >>> mosaic_inputs("Conv2DTranspose", (3, 3, 5, 2)), mosaic_inputs("Conv2D", (3, 3, 4, 8), groups=2)
+        (2, 8)
     """
-    rule = rule_for(layer_class)
-    return rule.mosaic_inputs(kernel_shape)
+    return rule_for(layer_class).mosaic_inputs(kernel_shape) * groups
 
 
 def filter_matrix(layer_class, name, array):
@@ -314,7 +339,7 @@ def _required_rule(layer_class, kernels):
     return rule
 
 
-def kernel_tiles(layer_class, kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES):
+def kernel_tiles(layer_class, kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES, groups=1):
     """Tile sets for a layer's kernels, following :data:`RULES`.
 
     Args:
@@ -325,6 +350,9 @@ def kernel_tiles(layer_class, kernels, channels=None, max_mosaic_tiles=DEFAULT_M
         channels: output channels to keep (None for all).
         max_mosaic_tiles: cap on the slices of a mosaic; the record lists
             the input channels it holds.
+        groups: the layer's ``groups`` (grouped convolution): mosaics and
+            matrices then place each weight at its real input channel, and
+            three inputs per group are not drawn as colours.
 
     Returns:
         list of :class:`TileSet`.
@@ -333,4 +361,4 @@ def kernel_tiles(layer_class, kernels, channels=None, max_mosaic_tiles=DEFAULT_M
         UnsupportedKernel: for a class without a rule, naming class and
             kernel shapes.
     """
-    return _required_rule(layer_class, kernels).tiles(kernels, channels, max_mosaic_tiles)
+    return _required_rule(layer_class, kernels).tiles(kernels, channels, max_mosaic_tiles, groups)

@@ -119,12 +119,13 @@ class FeatureVizLogger:
                 rule, a bad step. Nothing is written then.
         """
         self.check_step(step)
-        capture.check_model(model, _OWNER)
+        capture.check_model(model, _OWNER, feature_maps=False)
         selection = capture.select_filter_layers(model, layers)
         self._report_skipped(selection.skipped, "filters")
         grid_jobs = []
         for name, copy in capture.capture_kernels(selection.layers).items():
-            grid_jobs.extend(jobs.kernel_jobs(name, copy.layer_class, copy.arrays, **self._kernel_style()))
+            grid_jobs.extend(jobs.kernel_jobs(name, copy.layer_class, copy.arrays, groups=copy.groups,
+                                              **self._kernel_style()))
         return self.write(step, grid_jobs, model=model)
 
     def log_activations(self, model, images, step, layers=None, preprocess=None):
@@ -195,7 +196,7 @@ class FeatureVizLogger:
             the scalars written.
         """
         self.check_step(step)
-        capture.check_model(model, _OWNER)
+        capture.check_model(model, _OWNER, feature_maps=images is not None)
         chosen = capture.select_step_layers(model, layers)
         self._report_skipped(chosen.skipped, "activations or filters")
         activation_jobs = []
@@ -223,7 +224,7 @@ class FeatureVizLogger:
         Returns:
             ``{qualified layer name: {kernel name: float32 array}}`` (copies).
         """
-        capture.check_model(model, _OWNER)
+        capture.check_model(model, _OWNER, feature_maps=False)
         selection = capture.select_filter_layers(model, layers)
         self._report_skipped(selection.skipped, "filters")
         return {name: copy.arrays for name, copy in capture.capture_kernels(selection.layers).items()}

@@ -46,8 +46,8 @@ def drift_scalars(layer_name, layer_class, current, initial):
     Example:
         >>> import numpy as np
         >>> w = {"kernel": np.ones((1, 1, 2, 2))}
-        >>> sorted(drift_scalars("c", "Conv2D", w, w).values())
-        [0.0, 1.0, 1.0]
+        >>> sorted(drift_scalars("c", "Conv2D", w, w))
+        ['featureviz/c/drift/cosine_mean', 'featureviz/c/drift/cosine_min', 'featureviz/c/drift/relative_change']
     """
     summary = drift.drift_summary(layer_class, current, initial)
     return {metadata.scalar_tag(layer_name, "drift/" + name): summary[name] for name in drift.DRIFT_NAMES}
@@ -88,6 +88,7 @@ def step_content(captured, initial=None, *, max_channels=None, with_health=True,
     grid_jobs = [jobs.cap_job(job, max_channels) for job in captured.activation_jobs]
     options = dict(max_channels=max_channels, max_mosaic_tiles=max_mosaic_tiles)
     for name, copy in captured.kernels.items():
+        options["groups"] = copy.groups
         grid_jobs.extend(jobs.kernel_jobs(name, copy.layer_class, copy.arrays, filter_scale=filter_scale, **options))
         if initial is not None and name in initial:
             scalars.update(drift_scalars(name, copy.layer_class, copy.arrays, initial[name]))
