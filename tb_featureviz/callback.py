@@ -278,7 +278,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
         if iterations is None:
             return None
-        return int(iterations.numpy())
+        return int(layer_lib.variable_array(iterations))
 
     def _current_step(self):
         return self._fit_start_step + max(0, self._iterations() - self._fit_start_iterations)
