@@ -1,20 +1,76 @@
-"""Who writes under distributed training: every worker computes, one writes.
+"""Who writes under distributed training: every process computes, one writes.
 
-Under ``tf.distribute`` with several workers every worker runs the
-callbacks; only the one where ``strategy.extended.should_save_summary`` is
-true (the chief) may write, or each worker would add its own event file.
+Under distributed training every process (worker) runs the callbacks; only
+one may write, or each adds its own event file to the run. Who that is
+depends on the Keras backend:
+
+* TensorFlow (``tf.distribute``): the worker where the model's
+  ``distribute_strategy.extended.should_save_summary`` is true (the chief).
+* JAX (``keras.distribution`` across processes, after
+  ``jax.distributed.initialize``): process 0, ``jax.process_index() == 0``.
+  Keras has no public process id of its own.
+* PyTorch: rank 0 of ``torch.distributed`` when it is initialised.
+
+A single process always writes. Only the active backend's framework is
+consulted, and it is already imported by Keras then: this module never
+imports TensorFlow, JAX or PyTorch for another backend.
 
 Example:
     >>> should_write(model)  # doctest: +SKIP
     True
 """
 
+import sys
 
-def should_write(model):
-    """False on the workers of a distribution strategy that must not write summaries.
 
-    A model without a strategy (the usual case) writes.
-    """
-    strategy = getattr(model, "distribute_strategy", None)
+def _backend():
+    import keras
+
+    return keras.config.backend()
+
+
+def _tensorflow_chief(model):
+    # Without a strategy (the usual case) Keras gives the default strategy,
+    # whose should_save_summary is true.
+    strategy = getattr(model, "distribute_strategy", None) if model is not None else None
     extended = getattr(strategy, "extended", None)
     return bool(getattr(extended, "should_save_summary", True))
+
+
+def _jax_chief():
+    import jax
+
+    # process_count() is 1 unless jax.distributed.initialize() ran.
+    return jax.process_count() <= 1 or jax.process_index() == 0
+
+
+def _torch_chief():
+    # torch.distributed is imported by whoever initialised it; if it is not
+    # loaded, no process group exists.
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return True
+    return dist.get_rank() == 0
+
+
+def should_write(model=None):
+    """Whether this process writes summaries: False on every process but the chief.
+
+    Args:
+        model: the Keras model being trained; its ``tf.distribute`` strategy
+            decides on the TensorFlow backend. Other backends don't need it.
+
+    Returns:
+        bool: True for a single process, and for the one writing process of
+        a distributed run (see the module docstring for each backend).
+
+    Example:
+        >>> should_write()
+        True
+    """
+    backend = _backend()
+    if backend == "jax":
+        return _jax_chief()
+    if backend == "torch":
+        return _torch_chief()
+    return _tensorflow_chief(model)
