@@ -34,11 +34,19 @@
  */
 
 /**
+ * @typedef {Object} ProbeInfo
+ * @property {string} layer         pseudo-layer name to ask the grid route for
+ * @property {string} kind          its kind
+ * @property {number[]} steps       kept steps
+ * @property {number} samples       probe images per step
+ */
+
+/**
  * @typedef {Object} LayersDoc
  * @property {string} run
  * @property {?string} model
  * @property {LayerInfo[]} layers
- * @property {?{steps: number[], samples: number}} probe
+ * @property {?ProbeInfo} probe    the probe images, logged as a pseudo-layer
  * @property {number[]} steps
  * @property {Array<{step: number, type: string}>} events
  * @property {Sampling} sampling
@@ -84,6 +92,49 @@
  * @property {string} run
  * @property {Object<string, Object<string, Array<[number, number]>>>} layers
  */
+
+/**
+ * Which grid to load: the grid route's parameters.
+ *
+ * @typedef {Object} GridQuery
+ * @property {string} run
+ * @property {string} layer
+ * @property {string} kind
+ * @property {?number} [step]       latest when left out
+ * @property {?number} [sample]     probe image
+ */
+
+/**
+ * A grid's record with its decoded pixels.
+ *
+ * @typedef {Object} ShownGrid
+ * @property {GridDoc} grid
+ * @property {Pixels} pixels
+ */
+
+// The routes document their step lists as sorted; these hold the panel to
+// that in one place, so that no view sorts again.
+
+/** @param {number[]|undefined} steps */
+function ascending(steps) {
+  return Array.isArray(steps) ? steps.sort((a, b) => a - b) : [];
+}
+
+/** @param {LayersDoc} doc  @returns {LayersDoc} */
+function prepareLayers(doc) {
+  doc.layers = Array.isArray(doc.layers) ? doc.layers : [];
+  for (const layer of doc.layers) {
+    for (const info of Object.values(layer.kinds || {})) info.steps = ascending(info.steps);
+  }
+  if (doc.probe) doc.probe.steps = ascending(doc.probe.steps);
+  return doc;
+}
+
+/** @param {GridDoc} grid  @returns {GridDoc} */
+function prepareGrid(grid) {
+  grid.steps = ascending(grid.steps);
+  return grid;
+}
 
 /** An HTTP or network failure, with the backend's message when it sent one. */
 export class ApiError extends Error {
@@ -188,12 +239,14 @@ export class Api {
   /**
    * @param {string} url
    * @param {boolean} [cache]
+   * @param {function(*): *} [prepare]  applied once to the answer, before
+   *     it is cached
    * @returns {Promise<*>}
    */
-  getJson(url, cache = true) {
+  getJson(url, cache = true, prepare = (body) => body) {
     const hit = cache ? this.json.get(url) : undefined;
     if (hit) return hit;
-    const promise = this._fetchJson(url);
+    const promise = this._fetchJson(url).then(prepare);
     if (cache) {
       this.json.set(url, promise);
       // A failed request is not cached: the next attempt asks again.
@@ -253,17 +306,36 @@ export class Api {
   layers(run, fresh = false) {
     const url = routeUrl('layers', {run});
     if (fresh) this.json.delete(url);
-    return this.getJson(url);
+    return this.getJson(url, true, prepareLayers);
   }
 
   /**
-   * @param {{run: string, layer: string, kind: string, step?: ?number, sample?: ?number}} q
+   * The record of a grid; without `step`, of its latest step (not cached:
+   * the latest step moves while training runs).
+   *
+   * @param {GridQuery} q
    * @returns {Promise<GridDoc>}
    */
   grid(q) {
     return this.getJson(routeUrl('grid', {
       run: q.run, layer: q.layer, kind: q.kind, step: q.step, sample: q.sample,
-    }), q.step != null);
+    }), q.step != null, prepareGrid);
+  }
+
+  /**
+   * A grid's record and its decoded PNG, checked to belong together.
+   *
+   * @param {GridQuery} q
+   * @returns {Promise<ShownGrid>}
+   */
+  async gridWithPixels(q) {
+    const grid = await this.grid(q);
+    const pixels = await this.pixels(grid.image_url);
+    if (pixels.width !== grid.width || pixels.height !== grid.height) {
+      throw new Error(`the image is ${pixels.width}×${pixels.height} px but its record says ` +
+        `${grid.width}×${grid.height}`);
+    }
+    return {grid, pixels};
   }
 
   /**

@@ -4,7 +4,8 @@
 
 import {el, fmt, pct, replace} from './dom.js';
 import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
-import {describeTile, rangeText} from './gridview.js';
+import {describeTile} from './geometry.js';
+import {rangeText} from './gridview.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc

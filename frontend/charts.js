@@ -9,8 +9,9 @@ import {el, fmt, pct, replace, svg} from './dom.js';
  * @typedef {Array<[number, number]>} Series
  */
 
-const DRIFT = 'drift/relative_change';
-const DEAD = 'health/dead_fraction';
+/** Scalar tags (per layer, in the scalars route) of drift and dead channels. */
+export const DRIFT = 'drift/relative_change';
+export const DEAD = 'health/dead_fraction';
 
 /**
  * An SVG sparkline of `series` over the steps [x0, x1], values [0, yMax].

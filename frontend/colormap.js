@@ -5,7 +5,11 @@
 // perceptual map (viridis-like) and the diverging map recolour them. The
 // diverging map is centred on the real value zero of each tile, so a signed
 // kernel reads blue (negative) / white (zero) / red (positive) whatever its
-// range. Pure functions over typed arrays: no DOM.
+// range. valueAt() reads the real value back from a byte. Where a tile
+// lies in the PNG is geometry.js's business. Pure functions over typed
+// arrays: no DOM.
+
+import {tileCount, tileOrigin} from './geometry.js';
 
 /** Names the user can choose; 'auto' picks diverging for symmetric grids. */
 export const COLORMAPS = ['auto', 'grey', 'viridis', 'diverging'];
@@ -118,31 +122,6 @@ export function scaleColors(cmap, lo, hi) {
     out.set([lut[i], lut[i + 1], lut[i + 2], 255], p * 4);
   }
   return out;
-}
-
-/**
- * Number of tiles a grid holds (one lo/hi entry each).
- *
- * @param {import('./api.js').GridDoc} grid
- * @returns {number}
- */
-export function tileCount(grid) {
-  if (grid.layout === 'matrix') return 1;
-  if (Array.isArray(grid.lo) && grid.lo.length) return Math.min(grid.lo.length, grid.rows * grid.cols);
-  return Math.min((grid.channels || []).length, grid.rows * grid.cols) || 1;
-}
-
-/**
- * Top-left pixel of tile t.
- *
- * @param {import('./api.js').GridDoc} grid
- * @param {number} t
- * @returns {{x: number, y: number}}
- */
-export function tileOrigin(grid, t) {
-  const row = Math.floor(t / grid.cols);
-  const col = t % grid.cols;
-  return {x: col * (grid.tile_width + grid.pad), y: row * (grid.tile_height + grid.pad)};
 }
 
 /**

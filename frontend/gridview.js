@@ -3,109 +3,15 @@
 // that opens the channel.
 
 import {el, fmt, replace} from './dom.js';
-import {colorizeGrid, resolveColormap, tileCount, valueAt} from './colormap.js';
+import {colorizeGrid, resolveColormap, valueAt} from './colormap.js';
+import {describeTile, hitTest, tileCount, zoomFactor} from './geometry.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
  * @typedef {import('./api.js').Pixels} Pixels
- *
- * @typedef {Object} TileHit
- * @property {number} tile       tile index in the grid
- * @property {number} x          pixel column inside the tile
- * @property {number} y          pixel row inside the tile
+ * @typedef {import('./geometry.js').TileHit} TileHit
+ * @typedef {import('./geometry.js').TileMeaning} TileMeaning
  */
-
-/** Zoom steps offered by the zoom menu (besides 'auto' and 'fit'). */
-export const ZOOMS = ['auto', 'fit', '0.5', '1', '2', '3', '4', '6', '8', '12', '16'];
-
-/**
- * Which tile, if any, holds grid pixel (px, py).
- *
- * @param {GridDoc} grid
- * @param {number} px
- * @param {number} py
- * @returns {?TileHit}
- */
-export function hitTest(grid, px, py) {
-  if (px < 0 || py < 0 || px >= grid.width || py >= grid.height) return null;
-  const cellW = grid.tile_width + grid.pad;
-  const cellH = grid.tile_height + grid.pad;
-  const col = Math.floor(px / cellW);
-  const row = Math.floor(py / cellH);
-  const x = px - col * cellW;
-  const y = py - row * cellH;
-  if (x >= grid.tile_width || y >= grid.tile_height || col >= grid.cols) return null;
-  const tile = row * grid.cols + col;
-  if (tile >= tileCount(grid)) return null;
-  return {tile, x, y};
-}
-
-/**
- * What a tile shows: its channel (and input channel for a mosaic).
- *
- * @param {GridDoc} grid
- * @param {number} tile
- * @param {number} [x]   pixel inside the tile (a matrix names row/column)
- * @param {number} [y]
- * @returns {{channel: ?number, input: ?number, label: string}}
- */
-export function describeTile(grid, tile, x, y) {
-  const channels = grid.channels || [];
-  const inputs = grid.input_channels || [];
-  if (grid.layout === 'mosaic') {
-    const channel = channels[tile % grid.cols] ?? null;
-    const input = inputs[Math.floor(tile / grid.cols)] ?? null;
-    return {channel, input, label: `input ${input} → filter ${channel}`};
-  }
-  if (grid.layout === 'matrix') {
-    if (x == null || y == null) return {channel: null, input: null, label: 'input × output matrix'};
-    const channel = channels[x] ?? x;
-    const input = inputs[y] ?? y;
-    return {channel: null, input: null, label: `input ${input} → output ${channel}`};
-  }
-  if (grid.kind === 'probe') return {channel: null, input: null, label: `image ${grid.sample + 1}`};
-  const channel = channels[tile] ?? tile;
-  return {channel, input: null, label: `channel ${channel}`};
-}
-
-/**
- * The tile showing a channel (and input channel for a mosaic), or -1.
- *
- * @param {GridDoc} grid
- * @param {?number} channel
- * @param {?number} [input]
- * @returns {number}
- */
-export function tileOf(grid, channel, input) {
-  if (grid.layout === 'matrix') return 0;
-  if (channel == null) return -1;
-  const channels = grid.channels || [];
-  if (grid.layout === 'mosaic') {
-    const col = channels.indexOf(channel);
-    const row = (grid.input_channels || []).indexOf(input == null ? -1 : input);
-    return col < 0 || row < 0 ? -1 : row * grid.cols + col;
-  }
-  return channels.indexOf(channel);
-}
-
-/**
- * The CSS scale for a zoom setting.
- *
- * @param {string} zoom     a ZOOMS entry
- * @param {GridDoc} grid
- * @param {number} width    width available, CSS px
- * @returns {number}
- */
-export function zoomFactor(zoom, grid, width) {
-  const available = Math.max(120, width);
-  if (zoom === 'fit') return available / grid.width;
-  const fixed = Number(zoom);
-  if (zoom !== 'auto' && fixed > 0) return fixed;
-  // auto: true pixel size for grids that fit, whole-number enlargement of
-  // small ones (never blurred), up to 8x.
-  if (grid.width >= available) return 1;
-  return Math.max(1, Math.min(8, Math.floor(available / grid.width)));
-}
 
 /**
  * Value range text of a tile.
@@ -124,10 +30,16 @@ export function rangeText(grid, tile) {
 /** One grid on a canvas, with hover and click. */
 export class GridPane {
   /**
-   * @param {{onTile: function(GridDoc, number): void, caption?: string}} options
+   * @param {Object} options
+   * @param {function(GridDoc, number): void} options.onTile  a tile was clicked
+   * @param {string} [options.caption]   caption until the first grid is drawn
+   * @param {function(GridDoc, number, number, number): TileMeaning} [options.describe]
+   *     names the tile under the pointer; a pane of whole images (the probe)
+   *     names the image instead of a channel
    */
-  constructor({onTile, caption}) {
+  constructor({onTile, caption, describe = describeTile}) {
     this.onTile = onTile;
+    this.describe = describe;
     /** @type {?GridDoc} */
     this.grid = null;
     /** @type {?Pixels} */
@@ -231,7 +143,7 @@ export class GridPane {
     }
     this.canvas.style.cursor = 'pointer';
     const grid = this.grid;
-    const what = describeTile(grid, hit.tile, hit.x, hit.y);
+    const what = this.describe(grid, hit.tile, hit.x, hit.y);
     const value = valueAt(this.pixels, grid, hit.tile, hit.x, hit.y);
     const valueText = Array.isArray(value) ? value.map(fmt).join(', ') : fmt(value);
     replace(this.tooltip,

@@ -1,5 +1,7 @@
-// View: the step slider over the logged steps of the shown grid, and the
-// note saying when TensorBoard kept fewer samples than were written.
+// Steps: picking among the kept steps (pure helpers), and the view with
+// the step slider over the kept steps of the shown grid and the note saying
+// when TensorBoard kept fewer samples than were written. Step lists are
+// ascending everywhere in the panel: api.js sorts them once on arrival.
 
 import {el, replace} from './dom.js';
 
@@ -22,6 +24,24 @@ export function nearestStep(steps, step) {
     if (s <= step) best = s;
   }
   return best;
+}
+
+/**
+ * Up to `count` steps spread evenly over `steps`, always including
+ * `current` (the channel's "other steps" strip).
+ *
+ * @param {number[]} steps   ascending
+ * @param {number} current
+ * @param {number} count
+ * @returns {number[]} ascending
+ */
+export function spreadSteps(steps, current, count) {
+  if (steps.length <= count) return steps.slice();
+  const picked = new Set([current]);
+  for (let i = 0; i < count - 1; i++) {
+    picked.add(steps[Math.round((i * (steps.length - 1)) / (count - 2))]);
+  }
+  return steps.filter((s) => picked.has(s));
 }
 
 /**

@@ -328,9 +328,8 @@ def test_panel_modules_pure_functions(page, tensorboard):
           const cm = await import('./colormap.js');
           const st = await import('./state.js');
           const ll = await import('./layerlist.js');
-          const gv = await import('./gridview.js');
+          const gv = await import('./geometry.js');
           const sb = await import('./steps.js');
-          const app = await import('./app.js');
           const weird = 'a&b=c#d/<img src=x onerror=alert(1)> é';
           const state = {run: weird, layer: 'x/y', kind: 'filters', step: 30, sample: 1,
                          channel: 7, cmap: 'viridis'};
@@ -362,7 +361,7 @@ def test_panel_modules_pure_functions(page, tensorboard):
                               grid, 0, 0, 0),
             nearest: [sb.nearestStep([0, 5, 10], 7), sb.nearestStep([5, 10], 1),
                       sb.nearestStep([0, 5], null)],
-            spread: app.spreadSteps([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4, 4),
+            spread: sb.spreadSteps([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4, 4),
             zoom: [gv.zoomFactor('auto', {width: 100}, 450), gv.zoomFactor('auto', {width: 900}, 450),
                    gv.zoomFactor('3', {width: 100}, 450)],
             shape: ll.shapeText([null, 149, 149, 32]),
