@@ -15,6 +15,8 @@ import numpy as np
 
 import keras
 
+from tb_featureviz import tensors
+
 
 def _node_in(model, layer, graph_ids):
     """The node by which ``model``'s graph calls ``layer``.
@@ -77,7 +79,9 @@ class ActivationExtractor:
         self.names = tuple(info.name for info in self.layer_infos)
         self._format = model_data_format(model, self.layer_infos)
         outputs = self._symbolic_outputs(model, (), self.layer_infos)
-        self._extractor = keras.Model(model.inputs, outputs, name="featureviz_extractor")
+        # One input is given as a tensor, not a list of one: called with an
+        # array, Keras (on torch) warns per call that the structures differ.
+        self._extractor = keras.Model(_single(model.inputs), outputs, name="featureviz_extractor")
 
     def _symbolic_outputs(self, model, prefix, infos):
         """Symbolic outputs for ``infos`` (all inside ``model``), in order."""
@@ -97,7 +101,7 @@ class ActivationExtractor:
             inner_outputs = self._symbolic_outputs(
                 nested, prefix + (nested_name,), [infos[i] for i in positions]
             )
-            inner = keras.Model(nested.inputs, inner_outputs)
+            inner = keras.Model(_single(nested.inputs), inner_outputs)
             feed = _single(_node_in(model, nested, graph_ids).input_tensors)
             called = inner(feed, training=False)
             if not isinstance(called, (list, tuple)):
@@ -106,15 +110,27 @@ class ActivationExtractor:
                 outputs[i] = tensor
         return outputs
 
-    def __call__(self, batch):
+    def _forward(self, batch):
+        if keras.config.backend() == "torch":
+            # predict_on_batch converts torch outputs with np.array, which
+            # numpy 2 warns about per output and call; torch runs eagerly,
+            # so the same inference call costs nothing more here.
+            import torch
+
+            with torch.no_grad():
+                return self._extractor(keras.ops.convert_to_tensor(batch), training=False)
         # predict_on_batch runs a compiled inference function (training=False)
         # that Keras builds once and caches on the extractor.
-        results = self._extractor.predict_on_batch(batch)
+        return self._extractor.predict_on_batch(batch)
+
+    def __call__(self, batch):
+        results = self._forward(batch)
         if not isinstance(results, (list, tuple)):
             results = [results]
         maps = {}
         for info, value in zip(self.layer_infos, results):
-            value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                value = tensors.to_numpy(value)  # torch tensors (see _forward)
             if value.dtype != np.float32:
                 value = value.astype(np.float32)  # float16 / bfloat16 outputs
             if _data_format(info.layer, self._format) == "channels_first":

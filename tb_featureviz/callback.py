@@ -51,7 +51,7 @@ import warnings
 
 import keras
 
-from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs
+from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs, tensors
 from tb_featureviz import layers as layer_lib
 from tb_featureviz.background import OrderedBackgroundWriter
 from tb_featureviz.logger import FeatureVizLogger
@@ -278,7 +278,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
         if iterations is None:
             return None
-        return int(layer_lib.variable_array(iterations))
+        return int(tensors.variable_array(iterations))
 
     def _current_step(self):
         return self._fit_start_step + max(0, self._iterations() - self._fit_start_iterations)

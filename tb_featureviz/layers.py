@@ -19,6 +19,8 @@ import fnmatch
 
 import keras
 
+from tb_featureviz import tensors
+
 #: Layer classes whose outputs and kernels are logged when no layers are named.
 #: Those that can't be drawn (Conv3D kernels, Conv1D outputs) are reported.
 CONV_CLASSES = tuple(
@@ -337,34 +339,6 @@ def kernel_shapes(layer):
     return {attr: tuple(int(d) for d in v.shape) for attr, v in _kernel_variables(layer).items()}
 
 
-def variable_array(variable):
-    """A numpy copy of a Keras variable's value, on every backend, without warnings.
-
-    ``keras.ops.convert_to_numpy(variable)`` and ``variable.numpy()`` ask
-    the variable's ``__array__`` for a no-copy array, which numpy 2 warns
-    about on every call on JAX and PyTorch. This reads the backend's own
-    array instead. The result is a copy: training that updates the variable
-    in place (PyTorch) does not change it.
-
-    Example:
-        >>> optimizer = keras.optimizers.SGD()
-        >>> int(variable_array(optimizer.iterations))
-        0
-    """
-    import numpy as np
-
-    backend = keras.config.backend()
-    if backend == "torch":
-        value = variable.value.detach().cpu()
-        if not value.dtype.is_floating_point or value.element_size() > 2:
-            return value.numpy().copy()
-        # numpy has no bfloat16; half-precision kernels are read as float32.
-        return value.float().numpy()
-    if backend == "jax":
-        return np.array(variable.value)
-    return np.asarray(variable.numpy())  # np.array(self): already a copy
-
-
 def kernel_arrays(layer):
     """The layer's kernels as float32 numpy arrays (copies), by short name.
 
@@ -378,7 +352,7 @@ def kernel_arrays(layer):
 
     arrays = {}
     for attr, variable in _kernel_variables(layer).items():
-        value = variable_array(variable)
+        value = tensors.variable_array(variable)
         # float16 / bfloat16 kernels: all math runs in float32.
         arrays[attr] = value if value.dtype == np.float32 else value.astype(np.float32)
     return arrays
