@@ -60,7 +60,7 @@ PROBE_KIND = "probe"
 RESERVED_LAYER_PREFIX = "_"
 
 #: Kinds of grid, in the order the panel shows them; kinds not listed follow, sorted.
-KINDS = ("activations", "filters", "filters_mosaic", "pointwise", "filter_change")
+KINDS = ("activations", "features", "filters", "filter_change", "filters_mosaic", "pointwise")
 
 #: Groups of the per-layer scalar series: tag ``featureviz/<layer>/<group>/<name>``.
 SCALAR_GROUPS = ("drift", "health")
