@@ -125,6 +125,12 @@ class FeatureVizCallback(keras.callbacks.Callback):
         background: draw and write on a background thread (default). False
             logs synchronously, e.g. for debugging.
         workers: threads drawing grids (default: the CPU count).
+        on_logged_step: optional ``function(step, records)`` called after
+            each write of this callback, on the thread that wrote it (the
+            background thread by default), in step order; ``records`` are
+            the grids written (empty for a write that only records a
+            trainable change). For progress bars; an error in it is reported
+            like a logging failure.
 
     Raises:
         ValueError, TypeError, PermissionError: bad arguments, with what was
@@ -133,7 +139,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
 
     def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
                  preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
-                 strict=False, background=True, workers=None):
+                 strict=False, background=True, workers=None, on_logged_step=None):
         super().__init__()
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
@@ -153,6 +159,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
         arguments.check_run(_OWNER, run)
         arguments.check_preprocess(_OWNER, preprocess)
         arguments.check_count(_OWNER, "workers", workers, allow_none=True)
+        if on_logged_step is not None and not callable(on_logged_step):
+            raise TypeError(f"{_OWNER} expects on_logged_step to be callable or None. "
+                            f"Received: {type(on_logged_step).__name__}")
         logdirs.check_creatable(logdir, owner=_OWNER)
         # The logger's own channel cap stays off: channel health sees every
         # channel, and each step is capped when it is drawn.
@@ -167,6 +176,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         self.health = health
         self.strict = strict
         self.background = background
+        self.on_logged_step = on_logged_step
         if unit == "epoch":
             # Without an own batch hook Keras may dispatch batch ends asynchronously.
             self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
@@ -339,8 +349,10 @@ class FeatureVizCallback(keras.callbacks.Callback):
             grid_jobs, scalars = step_jobs.step_content(
                 captured, self._initial, max_channels=self.max_channels, with_health=self.health,
             )
-            self._logger.write(captured.step, grid_jobs, scalars=scalars, events=captured.events,
-                               model=self._viz_model)
+            records = self._logger.write(captured.step, grid_jobs, scalars=scalars, events=captured.events,
+                                         model=self._viz_model)
+            if self.on_logged_step is not None:
+                self.on_logged_step(captured.step, records)
         except Exception as error:  # noqa: BLE001 - reported on the training thread or as a warning
             if self.strict:
                 self._failure = (captured.step, error)
