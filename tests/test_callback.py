@@ -437,6 +437,7 @@ def test_log_directory_that_cannot_be_written_fails_at_train_begin(tmp_path):
     )
 
 
+@pytest.mark.tensorflow
 def test_log_directory_through_tf_io_gfile(tmp_path):
     """Non-local log directories (gs://, s3://) go through tf.io.gfile; ram:// stands in for them."""
     import tensorflow as tf
@@ -471,6 +472,7 @@ def run_tags(logdir):
     return runs
 
 
+@pytest.mark.tensorflow  # Keras' TensorBoard callback needs TensorFlow on every backend
 def test_beside_keras_tensorboard_every_batch(tmp_path):
     import keras
 

@@ -92,6 +92,7 @@ def test_crc32c_runs_in_c():
     assert eventfile.CRC32C_IMPLEMENTATION == "c"
 
 
+@pytest.mark.tensorflow
 def test_frame_is_byte_identical_to_tensorflow(tmp_path):
     import tensorflow as tf
 
@@ -103,6 +104,7 @@ def test_frame_is_byte_identical_to_tensorflow(tmp_path):
         assert b"".join(eventfile.frame(p) for p in PAYLOADS) == handle.read()
 
 
+@pytest.mark.tensorflow
 def test_event_file_is_byte_identical_to_tensorflow(tmp_path):
     import tensorflow as tf
 
@@ -265,6 +267,7 @@ def test_url_without_tensorflow_or_fsspec_says_what_to_install(monkeypatch):
         assert "pip install 'tb-featureviz[remote]'" in message
 
 
+@pytest.mark.tensorflow
 def test_scheme_tensorflow_lacks_without_fsspec_names_both(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec", None)
     url = "memory://featureviz-missing/run"
@@ -288,6 +291,7 @@ def test_join_for_urls():
     assert logdirs.join(_memory_url(), "x").endswith("/run/x")
 
 
+@pytest.mark.tensorflow
 def test_ram_url_goes_through_tensorflow_gfile():
     import tensorflow as tf
 
