@@ -1,0 +1,376 @@
+"""Feature visualization: the pure recipe with exact values, and the optimiser on a trained CNN.
+
+The CNN is trained here, in a few seconds, to tell stripes from discs drawn
+over random noise of varying strength, with an L1 activity penalty on its
+last ReLU: its deep channels are sparse and respond to shapes, little to
+noise, as a real network's deep layers do. There an optimised image must
+beat noise by far, and beat the training pictures too.
+"""
+
+import numpy as np
+import pytest
+
+import keras
+
+from tb_featureviz import featurevis, jobs, jsontext
+from tb_featureviz import featurevis_params as P
+
+SIZE = 32  # image side; the size-free model sees a 44-pixel canvas
+STEPS = 128
+CHANNELS = 8
+WIDTH = 16  # channels of relu3
+
+
+def patterns(count, size, seed, noise=0.5):
+    """Stripes (label 0) and discs (label 1) in random colours over noise, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    images = np.empty((count, size, size, 3), np.float32)
+    labels = np.arange(count) % 2
+    for i in range(count):
+        colour = rng.uniform(0.3, 1.0, 3).astype(np.float32)
+        if labels[i] == 0:
+            angle, period, phase = rng.uniform(0, np.pi), rng.uniform(5, 10), rng.uniform(0, 2 * np.pi)
+            mask = np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period + phase) > 0
+        else:
+            cy, cx = rng.uniform(6, size - 6, 2)
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 < rng.uniform(4, size / 3) ** 2
+        amount = rng.uniform(0, noise)
+        images[i] = (1 - amount) * mask[..., None] * colour + amount * rng.random((size, size, 3))
+    return images, labels
+
+
+def patterns_cnn():
+    """conv-pool-conv-pool-conv-BN-ReLU(L1 activity)-GAP-Dense on size-free inputs in [0, 1]."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(name="pool1")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(name="pool2")(x)
+    x = keras.layers.Conv2D(WIDTH, 3, padding="same", name="conv3")(x)
+    x = keras.layers.BatchNormalization(name="bn3")(x)
+    x = keras.layers.Activation("relu", name="relu3", activity_regularizer=keras.regularizers.L1(1e-3))(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(2, name="head")(x)
+    return keras.Model(inputs, outputs, name="patterns_cnn")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The trained CNN, its 8 channels of ``relu3`` most active on the training pictures, their means."""
+    images, labels = patterns(1024, SIZE, 0)
+    model = patterns_cnn()
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    history = model.fit(images, labels, batch_size=32, epochs=4, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95
+    probe = keras.Model(model.inputs, model.get_layer("relu3").output)
+    means = np.asarray(probe.predict_on_batch(images[:256])).mean(axis=(0, 1, 2))
+    channels = [int(c) for c in np.argsort(means)[::-1][:CHANNELS]]  # most active first
+    return model, channels, means[channels]
+
+
+@pytest.fixture(scope="module")
+def visualizer(trained):
+    return featurevis.FeatureVisualizer(trained[0], "relu3", size=SIZE, input_range=(0.0, 1.0))
+
+
+@pytest.fixture(scope="module")
+def optimised(trained, visualizer):
+    """One batched run of the 8 channels, with the model's state before and after."""
+    model, channels, _ = trained
+    weights = [w.copy() for w in model.get_weights()]
+    flags = [layer.trainable for layer in model.layers]
+    calls = []
+    result = visualizer.run(channels, steps=STEPS, seed=3, progress=lambda done, total: calls.append((done, total)))
+    return result, weights, flags, calls
+
+
+# ---- the pure recipe, exact values ----
+
+def test_colour_constants_are_lucids():
+    assert P.COLOR_CORRELATION_SVD_SQRT.tolist() == np.float32(
+        [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]]).tolist()
+    assert P.MAX_NORM_SVD_SQRT == pytest.approx(np.sqrt(0.26 ** 2 + 0.27 ** 2 + 0.27 ** 2), rel=1e-7)
+    np.testing.assert_allclose(P.COLOR_CORRELATION_NORMALIZED, P.COLOR_CORRELATION_SVD_SQRT / 0.4619523, rtol=1e-6)
+    assert P.SCALES[0] == 0.9 and P.SCALES[5] == 1.0 and P.SCALES[-1] == 1.1 and len(P.SCALES) == 11
+    assert P.ANGLES.count(0) == 6 and min(P.ANGLES) == -10 and max(P.ANGLES) == 10
+    assert P.CANVAS_MARGIN == 12 and P.canvas_size(128) == 140 and P.canvas_size(20, 32) == 32
+
+
+def test_spectrum_frequencies_and_scale():
+    np.testing.assert_allclose(P.spectrum_frequencies(4, 4), [
+        [0.0, 0.25, 0.5], [0.25, 0.25 * 2 ** 0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5],
+        [0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5, 0.5 * 2 ** 0.5], [0.25, 0.25 * 2 ** 0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5]],
+        rtol=1e-15)
+    assert P.spectrum_frequencies(5, 7).shape == (5, 4)
+    scale = P.spectrum_scale(4, 4)
+    assert scale.dtype == np.float32 and scale[0, 0] == 4.0 and scale[0, 1] == 4.0 and scale[0, 2] == 2.0
+
+
+@pytest.mark.parametrize("height,width", [(8, 8), (7, 9), (6, 5), (2, 3)])
+def test_irfft2_bases_equal_numpy_irfft2(height, width):
+    spectrum = np.random.default_rng(0).normal(size=(2, 3, height, width // 2 + 1))
+    rows, cols = P.irfft2_bases(height, width)
+    got = np.einsum("rcnj,rjm->cnm", np.einsum("rsnk,sckj->rcnj", rows, spectrum), cols)
+    want = np.fft.irfft2(spectrum[0] + 1j * spectrum[1], s=(height, width), norm="ortho")
+    np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_spectrum_to_image_follows_the_recipe():
+    param = P.parametrization(6, 6)
+    assert param.spectrum_shape == (2, 3, 6, 4)
+    np.testing.assert_array_equal(P.spectrum_to_image(np.zeros((1, 2, 3, 6, 4), np.float32), param), 0.5)
+    spectrum = np.random.default_rng(1).normal(size=(2, 2, 3, 6, 4)).astype(np.float32)
+    scaled = spectrum * P.spectrum_scale(6, 6)
+    pixels = np.fft.irfft2(scaled[:, 0] + 1j * scaled[:, 1], s=(6, 6), norm="ortho") / 4.0  # [B, 3, H, W]
+    colours = np.moveaxis(pixels, 1, -1) @ P.COLOR_CORRELATION_NORMALIZED.T
+    np.testing.assert_allclose(P.spectrum_to_image(spectrum, param), 1 / (1 + np.exp(-colours)), atol=1e-6)
+
+
+def test_initial_spectrum_is_seeded_per_key():
+    param = P.parametrization(8, 8)
+    first = P.initial_spectrum(0, 5, param)
+    assert first.dtype == np.float32 and first.shape == (2, 3, 8, 5)
+    np.testing.assert_array_equal(first, P.initial_spectrum(0, 5, param))
+    assert not np.array_equal(first, P.initial_spectrum(0, 6, param))
+    assert not np.array_equal(first, P.initial_spectrum(1, 5, param))
+    assert 0.005 < first.std() < 0.02
+
+
+def test_random_draws_cover_the_schedule():
+    draws = P.random_draws(0, 7, 4000)
+    np.testing.assert_array_equal(draws, P.random_draws(0, 7, 4000))
+    assert set(draws[:, 0]) == set(draws[:, 1]) == set(range(-4, 5))
+    assert set(np.round(draws[:, 2], 2)) == {round(s, 2) for s in P.SCALES}
+    assert set(draws[:, 3]) == set(range(-10, 11))
+    assert abs((draws[:, 3] == 0).mean() - 6 / 26) < 0.03
+    assert set(draws[:, 4]) == set(draws[:, 5]) == set(range(-2, 3))
+    np.testing.assert_array_equal(P.random_draws(0, 7, 10), draws[:10])
+
+
+def test_affine_from_draws_exact():
+    # Centred: canvas pixel 6 of a 44-pixel canvas is pixel 0 of a 32-pixel image.
+    np.testing.assert_array_equal(P.centred_affine(32, 44), [[[1, 0, -6], [0, 1, -6]]])
+    # Shifts of (1, -2) before and (3, 1) after: canvas pixel p shows image pixel p - (4, -1).
+    shifted = P.affine_from_draws([[1, -2, 1.0, 0, 3, 1]], 4, 4)[0]
+    np.testing.assert_allclose(shifted, [[1, 0, -4], [0, 1, 1]], atol=1e-6)
+    scaled = P.affine_from_draws([[0, 0, 2.0, 0, 0, 0]], 5, 5)[0]  # zoom about the centre (2, 2)
+    np.testing.assert_allclose(scaled, [[0.5, 0, 1], [0, 0.5, 1]], atol=1e-6)
+    rotated = P.affine_from_draws([[0, 0, 1.0, 90, 0, 0]], 3, 3)[0]
+    np.testing.assert_allclose(rotated @ [1, 2, 1], [2, 1], atol=1e-6)  # a quarter turn about (1, 1)
+
+
+def reference_sample(images, affine, canvas):
+    """Plain-loop bilinear sampling with FILL outside the image."""
+    batch, height, width, depth = images.shape
+    out = np.empty((batch, canvas, canvas, depth), np.float64)
+
+    def pixel(b, r, c):
+        return images[b, r, c] if 0 <= r < height and 0 <= c < width else np.full(depth, P.FILL)
+
+    for b in range(batch):
+        for i in range(canvas):
+            for j in range(canvas):
+                r, c = affine[b, :, :2] @ [i, j] + affine[b, :, 2]
+                r0, c0 = int(np.floor(r)), int(np.floor(c))
+                fr, fc = r - r0, c - c0
+                out[b, i, j] = ((1 - fr) * ((1 - fc) * pixel(b, r0, c0) + fc * pixel(b, r0, c0 + 1))
+                                + fr * ((1 - fc) * pixel(b, r0 + 1, c0) + fc * pixel(b, r0 + 1, c0 + 1)))
+    return out
+
+
+def test_sample_canvas_matches_reference_and_identity():
+    images = np.random.default_rng(2).random((3, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(P.sample_canvas(images, P.centred_affine(6, 6, 3), 6), images)
+    padded = P.sample_canvas(images, P.centred_affine(6, 10, 3), 10)
+    np.testing.assert_array_equal(padded[:, 2:8, 2:8], images)
+    assert (padded[:, :2] == 0.5).all() and (padded[:, :, 8:] == 0.5).all()
+    affine = P.affine_from_draws(P.random_draws(0, 1, 3), 6, 9)
+    affine[2, :, 2] += 30.0  # far outside: all fill
+    got = P.sample_canvas(images, affine, 9)
+    np.testing.assert_allclose(got, reference_sample(images, affine, 9), atol=1e-5)
+    assert (got[2] == 0.5).all()
+
+
+def test_objectives_exact():
+    acts = np.arange(2 * 3 * 3 * 4, dtype=np.float32).reshape(2, 3, 3, 4)
+    onehot = P.objective_vectors("channel", [1, 3], 4)
+    assert onehot.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1]]
+    assert P.objective_values(acts, "channel", onehot).tolist() == [17.0, 55.0]
+    assert P.objective_values(acts, "neuron", onehot).tolist() == [17.0, 55.0]  # centre == mean here
+    acts[:, 1, 1] = 0.0
+    assert P.objective_values(acts, "neuron", onehot).tolist() == [0.0, 0.0]
+    direction = P.objective_vectors("direction", [0, 1], 4, directions=[[1, 0, 0, 1], [0.5, 0, 0, 0]])
+    values = P.objective_values(acts, "direction", direction)
+    np.testing.assert_allclose(values, [acts[0].mean((0, 1)) @ [1, 0, 0, 1], acts[1].mean((0, 1))[0] * 0.5])
+
+
+def test_objective_errors():
+    with pytest.raises(ValueError, match=r"objective must be one of \['channel', 'neuron', 'direction'\]. "
+                                         r"Received: objective='max'"):
+        P.objective_vectors("max", [0], 4)
+    with pytest.raises(ValueError, match=r"channels must lie in \[0, 4\). Received: \[4, -1\]"):
+        P.objective_vectors("channel", [0, 4, -1], 4)
+    with pytest.raises(ValueError, match=r"directions of shape \(2, 4\). Received: shape \(2, 3\)"):
+        P.objective_vectors("direction", [0, 1], 4, directions=np.ones((2, 3)))
+
+
+def test_adam_quality_and_uint8_exact():
+    param, m, v = P.adam_update(np.float64(1.0), np.float64(-3.0), 0.0, 0.0, 1)
+    assert param == pytest.approx(1.0 + 0.05 * 3.0 / (3.0 + 1e-8)) and m == pytest.approx(-0.3) and v == pytest.approx(0.009)
+    assert P.quality_figures([2.0, -1.0, 3.0], [0.5, 0.5, 0.0]) == {
+        "objective": [2.0, -1.0, 3.0], "noise_objective": [0.5, 0.5, 0.0], "ratio": [4.0, -2.0, pytest.approx(np.nan, nan_ok=True)]}
+    assert P.to_uint8([0.0, 0.5, 1.0, 1.2, -0.1]).tolist() == [0, 128, 255, 255, 0]
+    noise = P.noise_image(0, 3, 5)
+    assert noise.shape == (5, 5, 3) and noise.dtype == np.float32 and 0 <= noise.min() and noise.max() < 1
+    np.testing.assert_array_equal(noise, P.noise_image(0, 3, 5))
+
+
+def test_keras_ops_graph_code_equals_numpy():
+    """The step runs the same functions with ``keras.ops``: same values as numpy."""
+    param = P.parametrization(8, 8)
+    spectrum = np.random.default_rng(4).normal(size=(2, 2, 3, 8, 5)).astype(np.float32)
+    image = P.spectrum_to_image(spectrum, param)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(P.spectrum_to_image(spectrum, param, ops=keras.ops)),
+                               image, atol=1e-6)
+    affine = P.affine_from_draws(P.random_draws(0, 2, 2), 8, 12)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(P.sample_canvas(image, affine, 12, ops=keras.ops)),
+                               P.sample_canvas(image, affine, 12), atol=1e-6)
+    acts = np.random.default_rng(5).random((2, 5, 5, 4)).astype(np.float32)
+    vectors = P.objective_vectors("channel", [2, 0], 4)
+    for objective in ("channel", "neuron"):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(P.objective_values(acts, objective, vectors, ops=keras.ops)),
+            P.objective_values(acts, objective, vectors), rtol=1e-6)
+
+
+# ---- the optimiser on the trained CNN ----
+
+def test_objective_rises(optimised):
+    result = optimised[0]
+    assert result.history.shape == (STEPS, CHANNELS)
+    first, last = result.history[:8].mean(axis=0), result.history[-8:].mean(axis=0)
+    # Some channels respond to flat grey, the starting image, and have little left to gain.
+    assert (last > 0.95 * first).all(), (first, last)
+    assert last.mean() > 2 * first.mean(), (first, last)
+    assert (last > 2 * first).sum() >= CHANNELS // 2, (first, last)
+
+
+def test_optimised_images_beat_noise_tenfold_and_the_training_pictures(trained, optimised):
+    result = optimised[0]
+    quality = result.quality()
+    objective, noise = np.array(quality["objective"]), np.array(quality["noise_objective"])
+    assert objective.mean() >= 10 * np.abs(noise).mean(), (objective, noise)
+    assert (objective > trained[2]).all(), (objective, trained[2])
+    assert result.images.dtype == np.uint8 and result.images.shape == (CHANNELS, SIZE, SIZE, 3)
+    assert result.canvas == SIZE + 12 and result.total_channels == WIDTH
+
+
+def test_weights_and_trainable_flags_unchanged(trained, optimised):
+    model = trained[0]
+    _, weights, flags, _ = optimised
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert [layer.trainable for layer in model.layers] == flags
+
+
+def test_progress_hook_counts_steps(optimised):
+    assert optimised[3] == [(i, STEPS) for i in range(1, STEPS + 1)]
+
+
+def test_batch_equals_one_channel_at_a_time(trained, visualizer):
+    channels = trained[1]
+    batched = visualizer.run(channels, steps=48, seed=1)
+    alone = [visualizer.run([c], steps=48, seed=1) for c in channels]
+    images = np.concatenate([r.images for r in alone]).astype(int)
+    assert np.abs(batched.images.astype(int) - images).max() <= 4
+    assert (batched.images != images).mean() < 0.05
+    np.testing.assert_allclose(batched.history, np.concatenate([r.history for r in alone], axis=1),
+                               rtol=1e-3, atol=1e-3)
+    # batch_size splits the channels into batches with the same results.
+    split = visualizer.run(channels, steps=48, seed=1, batch_size=3)
+    assert np.abs(split.images.astype(int) - images).max() <= 4
+
+
+def test_deterministic_given_a_seed(trained, visualizer):
+    channels = trained[1][:4]
+    first = visualizer.run(channels, steps=16, seed=5)
+    again = visualizer.run(channels, steps=16, seed=5)
+    other = visualizer.run(channels, steps=16, seed=6)
+    np.testing.assert_array_equal(first.images, again.images)
+    np.testing.assert_array_equal(first.history, again.history)
+    assert not np.array_equal(first.images, other.images)
+
+
+def test_nested_model_applies_the_outer_preprocessing(trained):
+    """A fine-tuning shape: [Input 0..255, Rescaling, base]; equals the base on 0..1 inputs."""
+    base, channels, _ = trained
+    nested = keras.Sequential([keras.Input((SIZE + 12, SIZE + 12, 3)), keras.layers.Rescaling(1 / 255.0, name="rescale"),
+                               base], name="finetune")
+    weights = [w.copy() for w in nested.get_weights()]
+    result = featurevis.visualize_features(nested, "patterns_cnn/relu3", channels[:4], steps=24, seed=2)
+    direct = featurevis.visualize_features(base, "relu3", channels[:4], steps=24, seed=2, size=SIZE,
+                                           input_range=(0.0, 1.0))
+    assert result.layer == "patterns_cnn/relu3" and result.size == SIZE and result.canvas == SIZE + 12
+    assert np.abs(result.images.astype(int) - direct.images).max() <= 2
+    np.testing.assert_allclose(result.history, direct.history, rtol=1e-3, atol=1e-4)
+    for before, after in zip(weights, nested.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_neuron_and_direction_objectives_rise(trained):
+    # Before the ReLU: a unit that is off on flat grey (the start) still has a gradient.
+    model, channels, _ = trained
+    neuron = featurevis.visualize_features(model, "bn3", channels[:2], objective="neuron", steps=32,
+                                           size=SIZE, input_range=(0.0, 1.0))
+    assert (neuron.history[-4:].mean(0) > neuron.history[:4].mean(0) + 0.1).all(), neuron.history
+    directions = np.zeros((2, WIDTH), np.float32)
+    directions[0, channels[:2]] = 1.0
+    directions[1, channels[1:3]] = [1.0, -0.5]
+    direction = featurevis.visualize_features(model, "bn3", objective="direction", directions=directions,
+                                              steps=32, size=SIZE, input_range=(0.0, 1.0))
+    assert direction.channels == [0, 1]
+    assert (direction.history[-4:].mean(0) > direction.history[:4].mean(0) + 0.1).all(), direction.history
+
+
+def test_features_job_draws_the_images(optimised):
+    result = optimised[0]
+    job = featurevis.features_job(result)
+    assert (job.kind, job.layout, job.scale, job.value_range) == ("features", "tiles", "fixed", (0.0, 255.0))
+    assert job.channels == list(result.channels) and job.total_channels == WIDTH and job.class_name == "Activation"
+    drawn = jobs.draw_job(job)
+    grid = drawn.grids[0]
+    assert drawn.samples[0]["lo"] == [0.0] * CHANNELS and drawn.samples[0]["hi"] == [255.0] * CHANNELS
+    for tile, image in enumerate(result.images):
+        row, col = divmod(tile, grid.cols)
+        top, left = row * (grid.tile_height + grid.pad), col * (grid.tile_width + grid.pad)
+        np.testing.assert_array_equal(grid.image[top:top + SIZE, left:left + SIZE, :3], image)
+    record = featurevis.quality_record(result)
+    assert set(record) == {"objective", "noise_objective", "ratio"}
+    assert jsontext.loads(jsontext.dumps(record)) == record
+    assert record["objective"] == jsontext.rounded_floats(result.objective_values, 6)
+
+
+def test_errors_name_what_was_expected(trained, visualizer):
+    model = trained[0]
+    with pytest.raises(ValueError, match=r"visualize_features expects steps >= 1. Received: steps=0"):
+        visualizer.run([0], steps=0)
+    with pytest.raises(ValueError, match=r"visualize_features expects a seed >= 0. Received: seed=-1"):
+        visualizer.run([0], seed=-1)
+    with pytest.raises(ValueError, match=r"channels must lie in \[0, 16\). Received: \[40\]"):
+        visualizer.run([40], steps=1)
+    with pytest.raises(ValueError, match=r"visualize_features expects one layer. Received: 'conv\*'"):
+        featurevis.FeatureVisualizer(model, "conv*")
+    with pytest.raises(ValueError, match=r"objective must be one of"):
+        featurevis.FeatureVisualizer(model, "relu3", objective="max")
+    with pytest.raises(ValueError, match=r"No layer named 'relu9'"):
+        featurevis.FeatureVisualizer(model, "relu9")
+    fixed = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3, name="c")])
+    with pytest.raises(ValueError, match=r"visualize_features expects 2 <= size <= 16 \(the model input size\). "
+                                         r"Received: size=20"):
+        featurevis.FeatureVisualizer(fixed, "c", size=20)
+    assert featurevis.FeatureVisualizer(fixed, "c").size == 16  # too small for a margin: the whole input
+    with pytest.raises(TypeError, match=r"visualize_features expects a keras.Model. Received: str"):
+        featurevis.FeatureVisualizer("model", "c")
