@@ -13,7 +13,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_featureviz", "tb_featureviz.plugin", "tb_featureviz.frontend"],
+    packages=["tb_featureviz", "tb_featureviz.cli", "tb_featureviz.plugin", "tb_featureviz.frontend"],
     # The panel lives at the repository root (frontend/) but ships inside the
     # package, so a wheel install can serve it.
     package_dir={"tb_featureviz.frontend": "frontend"},
@@ -33,12 +33,20 @@ setup(
         "google-crc32c>=1.5",
     ],
     extras_require={
-        # TensorFlow is needed to write logs, not to serve them: the plugin
-        # runs in a TensorBoard without it.
-        "tf": ["tensorflow>=2.16", "keras>=3.0"],
+        # One extra per Keras backend, for the side that writes logs (the
+        # logger, the callback, the CLI). The plugin side needs none of them:
+        # it runs in a TensorBoard without TensorFlow, JAX or PyTorch.
+        "tensorflow": ["tensorflow>=2.16", "keras>=3.0"],
+        "tf": ["tensorflow>=2.16", "keras>=3.0"],  # the old name of [tensorflow]
+        "jax": ["jax>=0.4.20", "keras>=3.0"],
+        # pip takes the newest torch the range allows; for a CPU-only
+        # machine install the CPU build first (see the README, "Backends").
+        "torch": ["torch>=2.1", "keras>=3.0"],
         # Log directories given as URLs (gs://, s3://, ...) where TensorFlow
         # is not installed; add the file system's package (gcsfs, s3fs, ...).
         "remote": ["fsspec>=2023.1"],
+        # Everything the whole suite needs, TensorFlow (the default backend)
+        # and the browser tests included.
         "test": [
             "tensorflow>=2.16",
             "keras>=3.0",
@@ -47,6 +55,10 @@ setup(
             "playwright>=1.40",
             "fsspec>=2023.1",
         ],
+        # The test tools alone, no backend and no browser: combine with
+        # [jax] or [torch] for the per-backend suites, which run where
+        # TensorFlow is not installed.
+        "test-backend": ["pytest>=7", "fsspec>=2023.1"],
     },
     entry_points={
         "console_scripts": ["tb-featureviz=tb_featureviz.cli:main"],
