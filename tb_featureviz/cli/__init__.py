@@ -1,0 +1,103 @@
+"""The ``tb-featureviz`` command: ``log``, ``board`` and ``demo``.
+
+    tb-featureviz log --logdir logs                 # Xception's filters and feature maps of the bundled cat
+    tb-featureviz log cat.jpg --model my_model.keras --logdir logs --step 3
+    tb-featureviz board --logdir logs               # TensorBoard; prints the Feature maps URL
+    tb-featureviz demo --logdir logs/demo           # fine-tune Xception offline, logging every epoch
+
+One module per subcommand (``log.py``, ``board.py``, ``demo.py``), each with
+``NAME``, ``add_parser(commands, parents)`` and ``run(args, console)``; a new
+subcommand adds its module to ``COMMANDS``. What they share (the error and
+output conventions, the bundled photos, progress) is in ``common.py``; the
+Keras backend choice in ``backend.py``; loading ``--model`` in ``models.py``.
+
+Errors: ONE line on stderr, ``tb-featureviz <command>: error: <message>``,
+naming what was expected and what was received; exit status 2 for usage and
+input errors, 1 for other failures, 130 after Ctrl-C (``board`` stops
+TensorBoard and exits 0). ``--debug`` shows the traceback instead. Nothing
+imports Keras before the arguments, files and log directory are checked.
+"""
+
+import argparse
+import re
+import sys
+
+from tb_featureviz.cli import board, demo, log
+from tb_featureviz.cli.backend import BACKENDS
+from tb_featureviz.cli.common import (
+    DATA_DIR, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, SAMPLES, CommandError, Console, one_line,
+)
+
+__all__ = ["main", "build_parser", "SAMPLES", "DATA_DIR"]
+
+#: The subcommands, in the order ``--help`` lists them.
+COMMANDS = (log, board, demo)
+
+#: Library errors that mean bad input (a file, a model, a layer, a step): exit status 2.
+INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line: ``tb-featureviz log: error: --step expects ...``."""
+
+    def error(self, message):
+        # Our argument types word their messages "expects ... Received: ...";
+        # argparse puts "argument --step: " before them.
+        match = re.match(r"argument (\S+?)(?:/\S+)?: (expects .*)", message, re.S)
+        if match:
+            message = f"{match[1]} {match[2]}"
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def build_parser():
+    """The argument parser of ``tb-featureviz`` and its subcommands."""
+    from tb_featureviz import __version__
+
+    parser = _Parser(prog=PROG, description="Filter and feature-map grids of Keras CNNs in TensorBoard.",
+                     epilog="Exit status: 0 done, 1 failure, 2 bad usage or input, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--backend", choices=BACKENDS,
+                        help="Keras backend (sets KERAS_BACKEND; default: KERAS_BACKEND, ~/.keras/keras.json, "
+                             "or an installed one)")
+    shared.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    for module in COMMANDS:
+        module.add_parser(commands, [shared]).prog = f"{PROG} {module.NAME}"
+    return parser
+
+
+def main(argv=None):
+    """Run ``tb-featureviz`` with ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        the exit status: 0 done, 1 failure, 2 bad usage or input, 130 interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    console = Console(args.command)
+    try:
+        return args.run_command(args, console) or 0
+    except CommandError as error:
+        if args.debug:
+            raise
+        console.error(error)
+        return error.status
+    except INPUT_ERRORS as error:
+        if args.debug:
+            raise
+        console.error(error)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        console.error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback, for a shell user
+        if args.debug:
+            raise
+        console.error(f"{type(error).__name__}: {error} (run with --debug for the traceback)")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

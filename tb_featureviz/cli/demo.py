@@ -1,0 +1,177 @@
+"""``tb-featureviz demo``: fine-tune Xception on the bundled photos, logging everything, offline.
+
+    tb-featureviz demo --logdir logs/demo
+    tb-featureviz board --logdir logs/demo
+
+The usual fine-tuning recipe in two ``fit`` calls with one
+:class:`tb_featureviz.FeatureVizCallback`: the pretrained base frozen (only
+the new head learns), then unfrozen with a small learning rate. It needs no
+network: its pictures ship inside the package, and it says clearly when the
+ImageNet weights can't be downloaded and random ones are used instead.
+"""
+
+import argparse
+import os
+import time
+
+from tb_featureviz.cli import backend as backend_lib
+from tb_featureviz.cli import models
+from tb_featureviz.cli.common import SAMPLES, CommandError, WarningSummary, check_logdir
+
+NAME = "demo"
+
+#: Xception's smallest input.
+MIN_IMAGE_SIZE = 71
+
+
+def positive_int(text):
+    """An argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expects an int >= 1. Received: {text!r}")
+    return value
+
+
+def add_parser(commands, parents):
+    parser = commands.add_parser(
+        NAME, parents=parents, help="fine-tune Xception on the bundled photos and log everything (offline)",
+        description="Fine-tune Xception on two bundled photos (frozen base, then unfrozen) with "
+                    "FeatureVizCallback logging every epoch.",
+    )
+    parser.add_argument("--logdir", default="featureviz-demo-logs", help="TensorBoard log directory")
+    parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|FILE",
+                        help="'imagenet' (random where it can't be downloaded), 'none' or a weights file")
+    parser.add_argument("--image-size", type=int, default=299, metavar="PIXELS",
+                        help=f"input size (default 299; Xception needs >= {MIN_IMAGE_SIZE})")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="epochs per phase (frozen, then unfrozen)")
+    parser.add_argument("--per-class", type=positive_int, default=8, help="augmented crops per photo")
+    parser.add_argument("--freq", type=positive_int, default=1, help="log every N epochs")
+    parser.set_defaults(run_command=run)
+    return parser
+
+
+def demo_dataset(image_size, per_class, seed=0):
+    """Augmented crops of the two bundled photos: a tiny two-class data set.
+
+    Returns:
+        ``(images uint8 [N, S, S, 3], labels int [N])``.
+    """
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label, path in enumerate(SAMPLES.values()):
+        with Image.open(path) as picture:
+            picture = picture.convert("RGB")
+            width, height = picture.size
+            for _ in range(per_class):
+                side = int(min(width, height) * rng.uniform(0.6, 1.0))
+                left = int(rng.integers(0, width - side + 1))
+                top = int(rng.integers(0, height - side + 1))
+                crop = picture.crop((left, top, left + side, top + side)).resize((image_size, image_size))
+                if rng.random() < 0.5:
+                    crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
+                images.append(np.asarray(crop))
+                labels.append(label)
+    order = rng.permutation(len(images))
+    return np.stack(images)[order], np.asarray(labels)[order]
+
+
+def scheduled_steps(epochs, freq):
+    """How many steps with grids the callback logs over the demo's two ``fit`` calls.
+
+    Step 0, every ``freq``-th epoch (counted across both calls), and the last
+    step of each call when its last epoch was not one of those.
+    """
+    count, epoch = 1, 0
+    for _call in range(2):
+        logged = True
+        for _ in range(epochs):
+            epoch += 1
+            logged = epoch % freq == 0
+            count += logged
+        count += not logged
+    return count
+
+
+def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_class=8, batch_size=8, freq=1):
+    """Fine-tune Xception on the bundled photos with FeatureVizCallback logging.
+
+    Prints one line per phase and a progress bar over the logged steps.
+
+    Returns:
+        the path of the run directory written.
+    """
+    import keras
+
+    from tb_featureviz import FeatureVizCallback
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(0)
+    with console.phase(f"[1/4] Loading Xception ({image_size}x{image_size})"):
+        loaded = models.load_application("xception", weights, image_size, note=console.note)
+    base = loaded.model
+    model = keras.Sequential(
+        [
+            keras.Input((image_size, image_size, 3)),
+            keras.layers.Rescaling(1 / 127.5, offset=-1, name="preprocess"),  # Xception's preprocess_input
+            base,
+            keras.layers.GlobalAveragePooling2D(name="pool"),
+            keras.layers.Dense(2, activation="softmax", name="head"),
+        ],
+        name="xception_finetune",
+    )
+    with console.phase(f"[2/4] Making {2 * per_class} augmented crops of the 2 bundled photos"):
+        images, labels = demo_dataset(image_size, per_class)
+
+    total = scheduled_steps(epochs, freq)
+    with WarningSummary(console), console.bar(total, "Logged steps") as bar:
+
+        def on_logged_step(step, records):
+            if records:  # a write that only records a trainable change draws no grid
+                bar.advance(detail=f"(step {step}, {len(records)} grids)")
+
+        callback = FeatureVizCallback(logdir, probe_images=[SAMPLES["cat"], SAMPLES["astronaut"]], freq=freq,
+                                      on_logged_step=on_logged_step)
+        base.trainable = False
+        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        console.info(f"[3/4] Fine-tuning phase 1: {loaded.description} frozen, training the head "
+                     f"for {epochs} epoch{'s' if epochs != 1 else ''}")
+        model.fit(images, labels, batch_size=batch_size, epochs=epochs, callbacks=[callback], verbose=0)
+        base.trainable = True
+        model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        console.info(f"[4/4] Fine-tuning phase 2: base unfrozen, training everything "
+                     f"for {epochs} epoch{'s' if epochs != 1 else ''}")
+        history = model.fit(images, labels, batch_size=batch_size, epochs=2 * epochs, initial_epoch=epochs,
+                            callbacks=[callback], verbose=0)
+    loss, accuracy = history.history["loss"][-1], history.history["accuracy"][-1]
+    console.result(
+        f"Wrote {callback.run_dir}: {bar.done} logged steps up to step {callback.step}; final loss {loss:.3f}, "
+        f"accuracy {accuracy:.2f} ({time.monotonic() - started:.0f} s)"
+    )
+    console.result(f"Now run:  tb-featureviz board --logdir {logdir}")
+    console.result("and open the Feature maps tab at the URL it prints (it ends in #featureviz).")
+    return callback.run_dir
+
+
+def run(args, console):
+    if args.image_size < MIN_IMAGE_SIZE:
+        raise CommandError(
+            f"--image-size expects an int >= {MIN_IMAGE_SIZE} (Xception's minimum). Received: {args.image_size}"
+        )
+    if args.weights not in ("imagenet", "none") and not os.path.isfile(args.weights):
+        raise CommandError(
+            f"--weights expects 'imagenet', 'none' or an existing weights file. Received: {args.weights!r}, "
+            "which is not a file"
+        )
+    check_logdir(args.logdir)
+    choice = backend_lib.choose_backend(args.backend)
+    if choice.note:
+        console.note(choice.note)
+    backend_lib.import_keras(choice, debug=args.debug)
+    run_demo(args.logdir, console, args.weights, args.image_size, args.epochs, args.per_class, freq=args.freq)
+    return 0

@@ -1,0 +1,72 @@
+"""Helpers of the command line tests: run ``python -m tb_featureviz`` and check what it printed."""
+
+import os
+import socket
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_SMALL_MODEL = {}
+
+
+def cli_env(**extra):
+    """The environment of a CLI run: the TensorFlow backend, TensorFlow's C++ logs quiet.
+
+    ``name=None`` removes a variable.
+    """
+    environment = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for name, value in extra.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    return environment
+
+
+def run_cli(*args, env=None, timeout=300, python=None, cwd=None):
+    """``python -m tb_featureviz ARGS`` in a subprocess; the CompletedProcess (text)."""
+    return subprocess.run(
+        [python or sys.executable, "-m", "tb_featureviz", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env if env is not None else cli_env(),
+        cwd=cwd or ROOT,
+    )
+
+
+def assert_error(result, status, line):
+    """Exit ``status``, no traceback, and exactly ``line`` on stderr."""
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == [line], result.stderr
+    assert result.returncode == status, (result.returncode, result.stderr)
+
+
+def small_model_path(tmp_path_factory):
+    """A saved ``tests.models.small_cnn`` (``.keras``), written once per test session."""
+    if "path" not in _SMALL_MODEL:
+        from tests.models import small_cnn
+
+        path = tmp_path_factory.mktemp("cli-model") / "small.keras"
+        small_cnn().save(path)
+        _SMALL_MODEL["path"] = str(path)
+    return _SMALL_MODEL["path"]
+
+
+def free_port():
+    """A TCP port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port):
+    """Whether a new server could listen on 127.0.0.1:``port`` and nothing answers there."""
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
