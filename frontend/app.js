@@ -5,17 +5,17 @@
 
 import {Api} from './api.js';
 import {el, notice, replace} from './dom.js';
+import {downloadGrid} from './export.js';
 import {isRgb} from './colormap.js';
-import {channelAt, nextZoom, tileCount, tileOf} from './geometry.js';
+import {channelAt, nextTile, nextZoom} from './geometry.js';
 import {kindLabel} from './layerhead.js';
 import {LayerList} from './layerlist.js';
 import {LayerView} from './layerview.js';
 import {Toolbar} from './toolbar.js';
 import {ChannelPanel} from './channel.js';
 import {Charts} from './charts.js';
-import {nearestStep} from './steps.js';
 import {PanelModel} from './model.js';
-import {Latest, clampSample, loadCompare, loadPane, loadProbe} from './paneloader.js';
+import {Latest, clampSample, loadCompare, loadPane, loadProbe, servedStep} from './paneloader.js';
 import {bindKeys, followParentTheme, parentIsTyping} from './frame.js';
 
 /**
@@ -66,6 +66,7 @@ export class App {
       onSample: (sample) => this.setSample(sample),
       onStep: (step) => this.setStep(step),
       onTile: (grid, tile) => this.openTile(grid, tile),
+      onExportGrid: (canvas, grid) => downloadGrid(canvas, String(this.state.run), grid),
     });
     this.charts = new Charts({onSelect: (name) => {
       this.setView('grid');
@@ -77,6 +78,7 @@ export class App {
       onClose: () => this.closeChannel(),
       onMove: (delta) => this.moveChannel(delta),
       onStep: (step) => this.setStep(step),
+      onKind: (kind, step) => this.setKind(kind, step),
     });
     const content = el('main', {className: 'fv-content'}, this.layerView.element, this.charts.element);
     this.banner = el('div', {className: 'fv-banner'});
@@ -228,10 +230,14 @@ export class App {
     this.showLayer();
   }
 
-  /** @param {string} kind */
-  setKind(kind) {
+  /**
+   * @param {string} kind
+   * @param {number} [step]   show this step of it (a related figure's)
+   */
+  setKind(kind, step) {
     if (kind === this.state.kind) return;
     this.state.kind = kind;
+    if (step != null) this.state.step = step;
     this.showLayer();
   }
 
@@ -356,7 +362,8 @@ export class App {
       look,
       failure: (err) => `Could not load ${kind} of “${layer}” at step ` +
         `${this.state.step ?? 'latest'}: ${err.message}`,
-      recover: async (err) => !retried && err.status === 404 && this.moveToServedStep(current),
+      recover: async (err) => !retried && /** @type {{status?: number}} */ (err).status === 404 &&
+        this.moveToServedStep(current),
     });
     // Stale: a newer load, or the retry at a served step, owns the view now.
     if (!current()) return;
@@ -403,17 +410,11 @@ export class App {
   async moveToServedStep(current) {
     const {run, layer, kind} = this.state;
     if (!run || !layer || !kind) return false;
-    let latest;
-    try {
-      latest = await this.api.grid({run, layer, kind, sample: 0});
-    } catch (err) {
-      return false;
-    }
+    const served = await servedStep(this.api, {run, layer, kind}, this.state.step);
     if (!current()) return true;
-    const step = nearestStep(latest.steps, this.state.step);
-    if (step == null || step === this.state.step) return false;
-    this.state.step = step;
-    this.showSteps(latest.steps, step);
+    if (!served) return false;
+    this.state.step = served.step;
+    this.showSteps(served.steps, served.step);
     this.model.commit();
     this.loadGrid(true);
     return true;
@@ -441,10 +442,8 @@ export class App {
   /** @param {number} delta  the next (+1) or previous (-1) tile */
   moveChannel(delta) {
     if (!this.shown) return;
-    const grid = this.shown.grid;
-    const tile = tileOf(grid, this.state.channel ?? null, this.state.input);
-    const next = Math.max(0, Math.min(tileCount(grid) - 1, tile + delta));
-    if (tile >= 0 && next !== tile) this.openTile(grid, next);
+    const next = nextTile(this.shown.grid, this.state.channel ?? null, this.state.input, delta);
+    if (next >= 0) this.openTile(this.shown.grid, next);
   }
 
   renderChannel() {
@@ -452,6 +451,7 @@ export class App {
     this.channel.render({shown: this.shown, compared: this.compared, channel, input,
       cmap: this.model.look().cmap, run: /** @type {string} */ (run),
       layer: /** @type {string} */ (layer), kind: /** @type {string} */ (kind),
-      kindText: kindLabel(this.shown ? this.shown.grid.kind : '')});
+      kindText: kindLabel(this.shown ? this.shown.grid.kind : ''),
+      layerInfo: this.model.layer()});
   }
 }

@@ -1,11 +1,15 @@
 // The open channel: one tile of the shown grid large (ChannelView), the
-// same channel at other kept steps, drawn as each step's grid arrives, and
-// the same channel in the compared run. Which channel is open is the
-// controller's state; this module only turns it into what the view shows.
+// same channel at other kept steps, drawn as each step's grid arrives, in
+// the layer's other kinds (related.js) and in the compared run, and its
+// downloads. Which channel is open is the controller's state; this module
+// only turns it into what the view shows.
 
 import {ChannelView} from './channelview.js';
+import {STATS_COLUMNS, channelStatsRow, downloadBlob, downloadCanvas, fileName, gridNameParts,
+  toCsv} from './export.js';
 import {tileCount, tileOf} from './geometry.js';
 import {Latest} from './paneloader.js';
+import {loadRelated, relatedGrids} from './related.js';
 import {spreadSteps} from './steps.js';
 
 /**
@@ -23,10 +27,14 @@ import {spreadSteps} from './steps.js';
  * @property {string} layer
  * @property {string} kind
  * @property {string} kindText  the kind's display name
+ * @property {?import('./api.js').LayerInfo} layerInfo  the layer, with its kinds
  */
 
 /** At most this many steps in the "other steps" strip. */
 const STRIP_STEPS = 12;
+
+/** Requests in flight at once while a CSV export gathers its steps. */
+const EXPORT_REQUESTS = 6;
 
 /** The channel panel and the loads of its strips. */
 export class ChannelPanel {
@@ -36,14 +44,20 @@ export class ChannelPanel {
    * @param {function(): void} options.onClose
    * @param {function(number): void} options.onMove   next (+1) or previous (-1) tile
    * @param {function(number): void} options.onStep   a step of the strip was clicked
+   * @param {function(string, ?number): void} options.onKind   a related kind was
+   *     clicked: show it at that step
    */
-  constructor({api, onClose, onMove, onStep}) {
+  constructor({api, onClose, onMove, onStep, onKind}) {
     this.api = api;
     this.onStep = onStep;
-    this.view = new ChannelView({onClose, onMove});
+    this.onKind = onKind;
+    this.view = new ChannelView({onClose, onMove,
+      onExportPng: () => this.exportPng(), onExportCsv: () => this.exportCsv()});
     this.element = this.view.element;
     // Strip answers of an earlier channel or step must not land in this one.
     this.latest = new Latest();
+    /** @type {?OpenChannel} the channel shown, for its downloads */
+    this.open = null;
   }
 
   /** True while a channel is shown. */
@@ -63,6 +77,7 @@ export class ChannelPanel {
    */
   render(open) {
     const current = this.latest.start();
+    this.open = null;
     if (open.channel == null || !open.shown) {
       this.view.hide();
       return;
@@ -73,6 +88,7 @@ export class ChannelPanel {
       this.view.hide();
       return;
     }
+    this.open = open;
     this.view.show({grid, pixels, tile}, open.cmap, `${open.run} · ${open.layer} · ${open.kindText}`);
 
     const steps = spreadSteps(grid.steps, grid.step, STRIP_STEPS);
@@ -101,6 +117,12 @@ export class ChannelPanel {
       });
     });
 
+    const related = open.layerInfo ? relatedGrids(grid, open.layerInfo, open.run) : [];
+    loadRelated(this.api, related, open.channel,
+        this.onKind, (items) => {
+          if (current()) this.view.setStrip('related', items, 'Same channel in other views');
+        });
+
     const compared = open.compared;
     if (compared) {
       const t = tileOf(compared.grid, open.channel, open.input);
@@ -112,5 +134,58 @@ export class ChannelPanel {
     } else {
       this.view.setStrip('compare', []);
     }
+  }
+
+  /**
+   * The parts of the open channel's file names.
+   *
+   * @param {boolean} [allSteps]   for a file about every step
+   */
+  fileParts(allSteps = false) {
+    const open = /** @type {OpenChannel} */ (this.open);
+    const grid = /** @type {import('./api.js').ShownGrid} */ (open.shown).grid;
+    return gridNameParts(open.run, grid, {channel: open.channel, input: open.input, allSteps});
+  }
+
+  /** Download the channel as the canvas shows it. */
+  exportPng() {
+    if (!this.open) return;
+    this.view.setExportStatus('');
+    downloadCanvas(this.view.canvas, fileName(this.fileParts(), 'png')).catch((err) => {
+      this.view.setExportStatus(`Could not export the PNG: ${err.message}`);
+    });
+  }
+
+  /**
+   * Download the channel's range and statistics at every step its grid
+   * serves (one record each, EXPORT_REQUESTS at a time), as CSV.
+   */
+  async exportCsv() {
+    const open = this.open;
+    if (!open || !open.shown) return;
+    const grid = open.shown.grid;
+    const {run, layer, kind, channel, input} = open;
+    const name = fileName([...this.fileParts(true), 'stats'], 'csv');
+    this.view.setExportStatus(`Gathering ${grid.steps.length} steps…`);
+    /** @type {Array<?Array<?number>>} */
+    const rows = new Array(grid.steps.length).fill(null);
+    let next = 0;
+    const worker = async () => {
+      while (next < grid.steps.length) {
+        const i = next++;
+        const record = await this.api.grid({run, layer, kind, step: grid.steps[i], sample: grid.sample});
+        rows[i] = channelStatsRow(record, channel ?? null, input);
+      }
+    };
+    try {
+      await Promise.all(Array.from({length: EXPORT_REQUESTS}, worker));
+    } catch (err) {
+      this.view.setExportStatus(`Could not export the CSV: ${err.message}`);
+      return;
+    }
+    // Steps whose grid does not hold this channel have no row.
+    const csv = toCsv(STATS_COLUMNS, rows.filter((row) => row !== null));
+    downloadBlob(new Blob([csv], {type: 'text/csv'}), name);
+    this.view.setExportStatus('');
   }
 }

@@ -1,10 +1,12 @@
 // View: one channel large, with a colour scale labelled in real values
-// (from the tile's lo/hi), its stats, and the same channel at other steps
-// (and in the compared run) side by side.
+// (from the tile's lo/hi), its stats, buttons that download it, and the
+// same channel at other steps, in the layer's other kinds (feature map,
+// filter, feature visualization) and in the compared run, side by side.
 
 import {el, fmt, pct, replace} from './dom.js';
 import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
-import {describeTile} from './geometry.js';
+import {describeTile, statOf} from './geometry.js';
+import {describeWithQuality, qualityNote, qualityOf} from './features.js';
 import {rangeText} from './gridview.js';
 
 /**
@@ -20,8 +22,17 @@ import {rangeText} from './gridview.js';
  * @property {string} label
  * @property {?TileRef} ref         null while loading or when missing
  * @property {string} [message]     why there is no tile
+ * @property {string} [detail]      second caption line (default: the tile's range)
+ * @property {string} [warning]     a marker line under the caption (words, not colour)
+ * @property {string} [kind]        the kind the figure shows (data-kind)
  * @property {boolean} [current]
  * @property {function(): void} [onClick]
+ *
+ * @typedef {Object} ChannelViewActions
+ * @property {function(): void} onClose
+ * @property {function(number): void} onMove     next (+1) or previous (-1) channel
+ * @property {function(): void} onExportPng      download the channel as shown
+ * @property {function(): void} onExportCsv      download its statistics per step
  */
 
 /**
@@ -55,20 +66,29 @@ function fitCanvas(canvas, box) {
 
 /** The channel panel. */
 export class ChannelView {
-  /**
-   * @param {{onClose: function(): void, onMove: function(number): void}} options
-   */
-  constructor({onClose, onMove}) {
+  /** @param {ChannelViewActions} actions */
+  constructor({onClose, onMove, onExportPng, onExportCsv}) {
     this.title = el('h2', {className: 'fv-channel-title'});
     this.subtitle = el('div', {className: 'fv-muted'});
-    this.canvas = el('canvas', {className: 'fv-canvas fv-channel-canvas', testid: 'channel-canvas',
-      attrs: {role: 'img'}});
+    this.quality = el('div');
+    this.canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {
+      className: 'fv-canvas fv-channel-canvas', testid: 'channel-canvas', attrs: {role: 'img'}}));
     this.readout = el('div', {className: 'fv-readout', attrs: {'aria-live': 'polite'},
       text: 'Point at a pixel to read its value.'});
     this.scale = el('div', {className: 'fv-scale'});
     this.stats = el('dl', {className: 'fv-stats'});
     this.strip = el('div', {className: 'fv-strip', testid: 'channel-steps'});
     this.compare = el('div', {className: 'fv-strip', testid: 'channel-compare'});
+    this.related = el('div', {className: 'fv-strip', testid: 'channel-related'});
+    this.exportStatus = el('span', {className: 'fv-muted', attrs: {'aria-live': 'polite'}});
+    const exports = el('div', {className: 'fv-exports'},
+        el('button', {text: 'Download PNG', testid: 'export-channel-png', attrs: {type: 'button',
+          title: 'Download this channel as shown: colour map applied, one pixel per value'},
+        on: {click: () => onExportPng()}}),
+        el('button', {text: 'Download CSV', testid: 'export-channel-csv', attrs: {type: 'button',
+          title: 'Download this channel’s range and statistics at every kept step, as CSV'},
+        on: {click: () => onExportCsv()}}),
+        this.exportStatus);
     this.stripHeading = el('h3', {text: 'Same channel at other steps'});
     const close = el('button', {className: 'fv-close', text: '×',
       attrs: {type: 'button', 'aria-label': 'Close channel', title: 'Close (Esc)'},
@@ -85,9 +105,12 @@ export class ChannelView {
     el('div', {className: 'fv-channel-head'}, this.title, el('span', {className: 'fv-grow'}),
         prev, next, close),
     this.subtitle,
+    this.quality,
     el('div', {className: 'fv-channel-body'}, this.canvas),
     this.readout,
+    exports,
     this.scale,
+    this.related,
     this.stats,
     this.stripHeading, this.strip,
     this.compare);
@@ -108,9 +131,11 @@ export class ChannelView {
     this.ref = ref;
     this.cmap = cmap;
     const {grid, tile} = ref;
-    const what = describeTile(grid, tile);
+    const what = describeWithQuality(grid, tile);
     this.element.hidden = false;
     this.title.textContent = what.label;
+    replace(this.quality, qualityNote(qualityOf(grid, tile)));
+    this.exportStatus.textContent = '';
     this.subtitle.textContent = `${context} · step ${grid.step} · image ${grid.sample + 1}`;
     drawTile(this.canvas, ref, cmap);
     fitCanvas(this.canvas, 300);
@@ -126,6 +151,15 @@ export class ChannelView {
   }
 
   /**
+   * Say how an export went (an error, or nothing).
+   *
+   * @param {string} text
+   */
+  setExportStatus(text) {
+    this.exportStatus.textContent = text;
+  }
+
+  /**
    * @param {GridDoc} grid
    * @param {number} tile
    * @param {string} cmap
@@ -134,11 +168,13 @@ export class ChannelView {
     const lo = grid.lo ? grid.lo[tile] : null;
     const hi = grid.hi ? grid.hi[tile] : null;
     const used = isRgb(grid) ? 'grey' : resolveColormap(cmap, grid);
-    const bar = el('canvas', {className: 'fv-scale-bar', testid: 'colour-scale'});
+    const bar = /** @type {HTMLCanvasElement} */ (
+      el('canvas', {className: 'fv-scale-bar', testid: 'colour-scale'}));
     bar.width = 256;
     bar.height = 1;
     const ctx = /** @type {CanvasRenderingContext2D} */ (bar.getContext('2d'));
-    ctx.putImageData(new ImageData(scaleColors(used, lo, hi), 256, 1), 0, 0);
+    ctx.putImageData(new ImageData(/** @type {Uint8ClampedArray<ArrayBuffer>} */ (
+      scaleColors(used, lo, hi)), 256, 1), 0, 0);
     const labels = el('div', {className: 'fv-scale-labels'});
     if (lo == null || hi == null) {
       labels.appendChild(el('span', {text: 'no finite value in this channel'}));
@@ -155,14 +191,8 @@ export class ChannelView {
    * @param {number} tile
    */
   renderStats(grid, tile) {
-    const stats = grid.stats || {};
-    // Stats are per channel in `channels` order: one per tile for a tiles layout.
-    const index = grid.layout === 'tiles' ? tile : -1;
     /** @param {string} key */
-    const stat = (key) => {
-      const list = /** @type {Object<string, Array<?number>>} */ (stats)[key];
-      return index >= 0 && Array.isArray(list) ? list[index] : undefined;
-    };
+    const stat = (key) => statOf(grid, tile, key);
     /** @type {Array<[string, string]>} */
     const rows = [
       ['range', rangeText(grid, tile)],
@@ -198,26 +228,30 @@ export class ChannelView {
   }
 
   /**
-   * Render small multiples of the channel (other steps, other run).
+   * Render small multiples of the channel (other steps, other kinds, other run).
    *
-   * @param {'steps'|'compare'} which
+   * @param {'steps'|'related'|'compare'} which
    * @param {StripItem[]} items
    * @param {string} [heading]
    */
   setStrip(which, items, heading) {
-    const target = which === 'steps' ? this.strip : this.compare;
+    const target = {steps: this.strip, related: this.related, compare: this.compare}[which];
     const figures = items.map((item) => {
-      const canvas = el('canvas', {className: 'fv-canvas fv-mini'});
+      const canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {className: 'fv-canvas fv-mini'}));
       const figure = el('figure', {
         className: `fv-figure${item.current ? ' fv-current' : ''}`,
-        attrs: item.onClick ? {role: 'button', tabindex: '0', title: `Show ${item.label}`} : {},
+        attrs: {...(item.onClick ? {role: 'button', tabindex: '0', title: `Show ${item.label}`} : {}),
+          'data-kind': item.kind},
       });
+      const warning = item.warning ?
+        el('span', {className: 'fv-warning', text: `⚠ ${item.warning}`}) : null;
       if (item.ref) {
         drawTile(canvas, item.ref, this.cmap || 'auto');
         fitCanvas(canvas, 72);
         figure.append(canvas, el('figcaption', {},
             el('span', {text: item.label}),
-            el('span', {className: 'fv-muted', text: rangeText(item.ref.grid, item.ref.tile)})));
+            el('span', {className: 'fv-muted',
+              text: item.detail ?? rangeText(item.ref.grid, item.ref.tile)}), warning));
       } else {
         figure.append(el('div', {className: 'fv-mini fv-placeholder', text: item.message || '…'}),
             el('figcaption', {text: item.label}));
@@ -235,7 +269,7 @@ export class ChannelView {
       return figure;
     });
     if (which === 'steps' && heading) this.stripHeading.textContent = heading;
-    if (which === 'compare') {
+    if (which !== 'steps') {
       replace(target, ...(items.length ? [el('h3', {text: heading || ''}), ...figures] : []));
     } else {
       replace(target, ...figures);

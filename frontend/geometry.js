@@ -133,6 +133,39 @@ export function tileOf(grid, channel, input) {
 }
 
 /**
+ * The tile `delta` places after the one showing a channel (the channel
+ * view's previous and next buttons), kept inside the grid.
+ *
+ * @param {GridDoc} grid
+ * @param {?number} channel
+ * @param {?number|undefined} input
+ * @param {number} delta
+ * @returns {number} -1 when the channel has no tile or the move stays put
+ */
+export function nextTile(grid, channel, input, delta) {
+  const tile = tileOf(grid, channel, input);
+  const next = Math.max(0, Math.min(tileCount(grid) - 1, tile + delta));
+  return tile >= 0 && next !== tile ? next : -1;
+}
+
+/**
+ * One of a tile's statistics (`mean`, `zero_fraction`, ...). Records hold
+ * them per channel in `channels` order, which is one per tile for a tiles
+ * layout; other layouts have none per tile.
+ *
+ * @param {GridDoc} grid
+ * @param {number} tile
+ * @param {string} key
+ * @returns {?number|undefined} null for a non-finite value; undefined when the
+ *     record has no such entry
+ */
+export function statOf(grid, tile, key) {
+  const list = /** @type {Object<string, Array<?number>>} */ (grid.stats || {})[key];
+  if (grid.layout !== 'tiles' || !Array.isArray(list)) return undefined;
+  return list[tile];
+}
+
+/**
  * The CSS scale for a zoom setting.
  *
  * @param {string} zoom     a ZOOMS entry

@@ -1,10 +1,14 @@
 // View: a layer's grid drawn on a canvas at true pixel size (zoomable,
-// never blurred), a tooltip naming the tile under the pointer, and a click
-// that opens the channel.
+// never blurred), a tooltip naming the tile under the pointer, a click
+// that opens the channel, markers over feature visualizations that likely
+// failed, and (where the owner asks for it) a button that downloads the
+// grid as drawn.
 
 import {el, fmt, replace} from './dom.js';
 import {colorizeGrid, resolveColormap, valueAt} from './colormap.js';
-import {describeTile, hitTest, tileCount, zoomFactor} from './geometry.js';
+import {hitTest, tileCount, zoomFactor} from './geometry.js';
+import {FAILED_TEXT, describeWithQuality, failedBadges, failedSummary, likelyFailed,
+  qualityOf} from './features.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -36,25 +40,40 @@ export class GridPane {
    * @param {function(GridDoc, number, number, number): TileMeaning} [options.describe]
    *     names the tile under the pointer; a pane of whole images (the probe)
    *     names the image instead of a channel
+   * @param {function(HTMLCanvasElement, GridDoc): void} [options.onExport]  offer a
+   *     download button; called with the canvas and the grid it shows
    */
-  constructor({onTile, caption, describe = describeTile}) {
+  constructor({onTile, caption, describe = describeWithQuality, onExport}) {
     this.onTile = onTile;
     this.describe = describe;
     /** @type {?GridDoc} */
     this.grid = null;
     /** @type {?Pixels} */
     this.pixels = null;
-    this.canvas = el('canvas', {
+    this.canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {
       className: 'fv-canvas',
       testid: 'grid-canvas',
       attrs: {role: 'img'},
-    });
+    }));
     this.tooltip = el('div', {className: 'fv-tooltip', attrs: {role: 'tooltip'}, testid: 'tile-tooltip'});
     this.tooltip.hidden = true;
-    this.scroller = el('div', {className: 'fv-scroller'}, this.canvas, this.tooltip);
+    // The overlay has the canvas' CSS size, so markers placed in percent
+    // stay on their tiles at every zoom.
+    this.overlay = el('div', {className: 'fv-overlay'});
+    this.scroller = el('div', {className: 'fv-scroller'},
+        el('div', {className: 'fv-canvas-wrap'}, this.canvas, this.overlay), this.tooltip);
     this.caption = el('div', {className: 'fv-pane-caption', text: caption || ''});
     this.status = el('div', {className: 'fv-pane-status'});
-    this.element = el('section', {className: 'fv-pane'}, this.caption, this.scroller, this.status);
+    this.failed = el('div', {className: 'fv-pane-failed', testid: 'failed-summary'});
+    /** @type {?HTMLButtonElement} enabled while a grid is drawn */
+    this.exportButton = onExport ? /** @type {HTMLButtonElement} */ (el('button', {
+      text: 'Download PNG', testid: 'export-grid-png',
+      attrs: {type: 'button', disabled: 'disabled',
+        title: 'Download this grid as shown: colour map applied, one pixel per grid pixel'},
+      on: {click: () => this.grid && onExport(this.canvas, this.grid)}})) : null;
+    this.element = el('section', {className: 'fv-pane'},
+        el('div', {className: 'fv-pane-head'}, this.caption, this.exportButton),
+        this.scroller, this.status, this.failed);
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
     this.canvas.addEventListener('mouseleave', () => { this.tooltip.hidden = true; });
     this.canvas.addEventListener('click', (e) => {
@@ -78,6 +97,9 @@ export class GridPane {
     this.pixels = null;
     this.canvas.hidden = true;
     this.tooltip.hidden = true;
+    if (this.exportButton) this.exportButton.disabled = true;
+    replace(this.overlay);
+    replace(this.failed);
     replace(this.status, node);
   }
 
@@ -107,6 +129,9 @@ export class GridPane {
     replace(this.status, `${shown} · ${grid.tile_height}×${grid.tile_width} px · ` +
         `${grid.width}×${grid.height} px grid · ${grid.scale} scale` +
         (grid.nonfinite ? ` · ${grid.nonfinite} non-finite values (magenta)` : ''));
+    replace(this.overlay, ...failedBadges(grid));
+    this.failed.textContent = failedSummary(grid);
+    if (this.exportButton) this.exportButton.disabled = false;
     this.resize();
   }
 
@@ -146,8 +171,10 @@ export class GridPane {
     const what = this.describe(grid, hit.tile, hit.x, hit.y);
     const value = valueAt(this.pixels, grid, hit.tile, hit.x, hit.y);
     const valueText = Array.isArray(value) ? value.map(fmt).join(', ') : fmt(value);
+    const failed = likelyFailed(qualityOf(grid, hit.tile));
     replace(this.tooltip,
         el('strong', {text: what.label}),
+        failed ? el('div', {className: 'fv-warning', text: `⚠ ${FAILED_TEXT}`}) : null,
         el('div', {text: `range ${rangeText(grid, hit.tile)}`}),
         el('div', {text: `value ${valueText} at (${hit.y}, ${hit.x})`}));
     this.tooltip.hidden = false;

@@ -15,6 +15,7 @@ import {DEAD, DRIFT} from './charts.js';
 /** Display names of the kinds the writer knows; any other kind shows its own name. */
 const KIND_LABELS = new Map([
   ['activations', 'Activations'],
+  ['features', 'Features'],
   ['filters', 'Filters'],
   ['filter_change', 'Filter change'],
   ['filters_mosaic', 'Filter mosaic'],

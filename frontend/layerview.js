@@ -19,16 +19,18 @@ import {StepBar} from './steps.js';
  * @property {function(number): void} onSample    a probe image was picked
  * @property {function(number): void} onStep      the slider moved to a step
  * @property {function(GridDoc, number): void} onTile   a tile of a run's grid was clicked
+ * @property {function(HTMLCanvasElement, GridDoc): void} onExportGrid   download the
+ *     selected run's grid as drawn
  */
 
 /** The grid view. */
 export class LayerView {
   /** @param {LayerViewActions} actions */
-  constructor({onKind, onSample, onStep, onTile}) {
+  constructor({onKind, onSample, onStep, onTile, onExportGrid}) {
     this.head = new LayerHead({onKind});
     this.samples = new SamplePicker({onPick: onSample});
     this.stepBar = new StepBar({onChange: onStep});
-    this.pane = new GridPane({onTile});
+    this.pane = new GridPane({onTile, onExport: onExportGrid});
     this.pane.element.classList.add('fv-main-pane');
     this.comparePane = new GridPane({onTile});
     this.comparePane.element.classList.add('fv-compare-pane');

@@ -102,6 +102,27 @@ export async function loadPane(api, pane, load) {
 }
 
 /**
+ * After a 404 at `step`: the steps the grid route serves for a grid (its
+ * latest record lists them) and the one nearest to `step`.
+ *
+ * @param {Api} api
+ * @param {{run: string, layer: string, kind: string}} which
+ * @param {?number|undefined} step
+ * @returns {Promise<?{steps: number[], step: number}>} null when the route
+ *     fails too, or offers no other step
+ */
+export async function servedStep(api, {run, layer, kind}, step) {
+  let latest;
+  try {
+    latest = await api.grid({run, layer, kind, sample: 0});
+  } catch (err) {
+    return null;
+  }
+  const nearest = nearestStep(latest.steps, step);
+  return nearest == null || nearest === step ? null : {steps: latest.steps, step: nearest};
+}
+
+/**
  * The probe image beside the grid: the run's probe pseudo-layer at its
  * kept step nearest to `step`; the pane is hidden when the run logged none.
  *

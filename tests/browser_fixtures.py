@@ -47,16 +47,29 @@ def artifacts_dir():
 # Synthetic logs: the on-disk format of docs/format.md, written directly.
 
 
+#: The layer of the synthetic run with a ``features`` grid, its channels
+#: (channel 1 has none) and their quality figures at the last step: channel 2
+#: is a likely failed visualisation (ratio under 2), channel 5's noise
+#: objective was 0 (no ratio).
+FEATURES_LAYER = "block1_conv1"
+FEATURE_CHANNELS = [0, 2, 3, 5]
+FEATURE_QUALITY = {"objective": [11.7, 1.5, 4.0, 0.25],
+                   "noise_objective": [0.5, 1.0, 1.0, 0.0],
+                   "ratio": [23.4, 1.5, 4.0, None]}
+
+
 def write_synthetic_logs(logdir, steps=12, run="featureviz"):
     """Write a small featureviz run through the plugin tests' ``LogWriter``.
 
     The run holds a model structure with a block-grouped layer list, a
     nested model, a layer whose name is an HTML payload, two probe images,
     activations and filters over ``steps`` logged steps and drift/health
-    scalars.
+    scalars, and a ``features`` grid of :data:`FEATURES_LAYER` (RGB tiles
+    with quality figures) at the first and the last step.
 
     Returns:
-        dict with the layer names and the steps written.
+        dict with the layer names, the steps written and the
+        ``LogWriter`` (``log.written`` holds every record).
     """
     from tb_featureviz import metadata
 
@@ -90,12 +103,30 @@ def write_synthetic_logs(logdir, steps=12, run="featureviz"):
                 kernel = rng.normal(size=(1, c, 3, 3)).astype(np.float32)
                 log.grid(name, cls, "filters", step, list(kernel), source_shape=[3, 3, 1, c],
                          channels=range(c), total_channels=c, symmetric=True)
+            if name == FEATURES_LAYER and step in (all_steps[0], all_steps[-1]):
+                _write_features(log, rng, name, cls, step, c, last=step == all_steps[-1])
             log.scalar(metadata.scalar_tag(name, "drift/relative_change"),
                        0.01 * seq * (1 + position), step)
             log.scalar(metadata.scalar_tag(name, "health/dead_fraction"),
                        float(rng.uniform(0, 0.3)), step)
     log.close()
-    return {"layers": [d["name"] for d in layers], "steps": all_steps, "run": run}
+    return {"layers": [d["name"] for d in layers], "steps": all_steps, "run": run, "log": log}
+
+
+def _write_features(log, rng, name, cls, step, total, last):
+    """A ``features`` grid as the feature-visualization engine writes it.
+
+    RGB tiles of 12x12 pixels, fixed scale 0..255, one per channel of
+    :data:`FEATURE_CHANNELS`, and the record's ``quality`` figures (at the
+    first step every ratio is high: the newest grid is the one that counts).
+    """
+    images = rng.integers(0, 256, size=(len(FEATURE_CHANNELS), 12, 12, 3)).astype(np.float32)
+    quality = FEATURE_QUALITY if last else {
+        "objective": [9.0] * len(FEATURE_CHANNELS), "noise_objective": [1.0] * len(FEATURE_CHANNELS),
+        "ratio": [9.0] * len(FEATURE_CHANNELS)}
+    log.grid(name, cls, "features", step, [images], source_shape=[len(FEATURE_CHANNELS), 12, 12, 3],
+             channels=FEATURE_CHANNELS, total_channels=total, scale="fixed", value_range=(0, 255),
+             extra={"quality": quality})
 
 
 def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
@@ -243,14 +274,16 @@ class TensorBoardServer:
 
 
 @contextlib.contextmanager
-def tensorboard_server(logdir, timeout=120):
+def tensorboard_server(logdir, timeout=120, path_prefix=""):
     """A real ``tensorboard`` over ``logdir`` on 127.0.0.1, once it lists featureviz runs.
 
     Uses the plugin tests' process helper (free port, always stopped) with
     the data server TensorBoard picks by default here (``--load_fast=true``).
+    With ``path_prefix`` TensorBoard serves under it (``--path_prefix``) and
+    the server's ``url`` ends with the prefix.
     """
     with pf.tensorboard_process(logdir, load_fast=True, extra_args=("--reload_interval", "0"),
-                                timeout=timeout) as url:
+                                timeout=timeout, path_prefix=path_prefix) as url:
         server = TensorBoardServer(url)
         deadline = time.monotonic() + timeout
         while not server.get_json("/data/plugin/featureviz/runs").get("runs"):

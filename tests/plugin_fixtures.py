@@ -64,8 +64,11 @@ def _stats(tiles):
 
 def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape, channels,
                 total_channels, layout="tiles", scale="channel", symmetric=False,
-                value_range=None, pad=1, cols=None, input_channels=None):
+                value_range=None, pad=1, cols=None, input_channels=None, extra=None):
     """Grids (one per sample) and the record describing them (docs/format.md).
+
+    ``extra`` holds record keys a kind adds to the common ones (``quality``
+    of a ``features`` grid); they follow the common keys.
 
     Returns:
         ``(pngs, width, height, record)``.
@@ -106,6 +109,7 @@ def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape,
             for g, t in zip(grid_list, sample_tiles)
         ],
     }
+    record.update(extra or {})
     pngs = [png.encode(g.image) for g in grid_list]
     width = max(g.image.shape[1] for g in grid_list)
     height = max(g.image.shape[0] for g in grid_list)
@@ -428,11 +432,14 @@ def fetch(url, timeout=10):
 
 
 @contextlib.contextmanager
-def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
+def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90, path_prefix=""):
     """Run ``python -m tensorboard.main`` on 127.0.0.1 and a free port.
 
     Waits until ``/data/plugins_listing`` answers, yields the base url, and
-    always stops the process (terminate, then kill) on exit.
+    always stops the process (terminate, then kill) on exit. With
+    ``path_prefix`` (e.g. ``"/proxy/tb"``, as notebooks and proxies serve
+    TensorBoard) it passes ``--path_prefix`` and the base url ends with it:
+    TensorBoard answers nothing outside the prefix.
     """
     port = free_port()
     args = [
@@ -441,12 +448,13 @@ def tensorboard_process(logdir, load_fast, extra_args=(), timeout=90):
         "--host", "127.0.0.1",
         "--port", str(port),
         "--load_fast", "true" if load_fast else "false",
+        *(("--path_prefix", path_prefix) if path_prefix else ()),
         *extra_args,
     ]
     # Output goes to a file: an unread pipe would block TensorBoard once full.
     output = tempfile.TemporaryFile()
     process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}{path_prefix}"
 
     def printed():
         output.seek(0)

@@ -19,9 +19,9 @@ import pytest
 # Not importorskip: these tests must run (and fail loudly) wherever the suite runs.
 from playwright.sync_api import expect
 
-import browser_fixtures as bf
-from browser_fixtures import browser, page  # noqa: F401 (fixtures)
-from browser_fixtures import canvas_rgba, frame_state, open_panel, shown_step, wait_grid
+from tests import browser_fixtures as bf
+from tests.browser_fixtures import browser, page  # noqa: F401 (fixtures)
+from tests.browser_fixtures import canvas_rgba, frame_state, open_panel, shown_step, wait_grid
 
 CNN_STEPS = 12  # more than the 10 samples TensorBoard keeps by default
 
