@@ -208,18 +208,35 @@ class FeatureVisualizer:
             out = ops.transpose(out, (0, 2, 3, 1))
         return out
 
-    def objective_of(self, spectrum, affine, vectors, call=None):
-        """Per-sample objective ``[B]`` of spectra seen through ``affine`` (graph code)."""
+    def pad(self, images):
+        """Images ``[B, size, size, 3]`` on the canvas, untransformed (graph code)."""
+        before, after = params.canvas_padding(self.size, self.canvas)
+        if before == after == 0:
+            return images
+        return keras.ops.pad(images, ((0, 0), (before, after), (before, after), (0, 0)),
+                             constant_values=params.FILL)
+
+    def transform(self, images, transforms):
+        """Canvases of ``images`` seen through ``transforms`` ``[B, 8]`` (graph code).
+
+        The values of :func:`tb_featureviz.featurevis_params.sample_canvas`;
+        the transforms come from
+        :func:`tb_featureviz.featurevis_params.projective_transforms`.
+        """
+        return keras.ops.image.affine_transform(
+            self.pad(images), transforms, interpolation="bilinear", fill_mode="constant",
+            fill_value=params.FILL, data_format="channels_last")
+
+    def objective_of(self, spectrum, transforms, vectors, call=None):
+        """Per-sample objective ``[B]`` of spectra seen through ``transforms`` (graph code)."""
         ops = keras.ops
-        image = params.spectrum_to_image(spectrum, self.param, ops=ops)
-        canvas = params.sample_canvas(image, affine, self.canvas, ops=ops)
+        canvas = self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms)
         return params.objective_values(self.forward(canvas, call), self.objective, vectors, ops=ops)
 
     def image_objective(self, images, vectors, call=None):
         """Per-sample objective ``[B]`` of images ``[B, size, size, 3]`` in [0, 1], centred."""
-        affine = params.centred_affine(self.size, self.canvas, int(images.shape[0]))
-        canvas = params.sample_canvas(images, affine, self.canvas, ops=keras.ops)
-        return params.objective_values(self.forward(canvas, call), self.objective, vectors, ops=keras.ops)
+        return params.objective_values(self.forward(self.pad(images), call), self.objective, vectors,
+                                       ops=keras.ops)
 
     def run(self, channels=None, *, steps=512, seed=0, learning_rate=params.LEARNING_RATE,
             directions=None, batch_size=None, progress=None):
@@ -278,9 +295,10 @@ class FeatureVisualizer:
         if step is None:
             step = self._steps[count] = steps_lib.make_step(self)
         spectrum = np.stack([params.initial_spectrum(seed, key, self.param) for key in keys])
-        affines = np.stack([params.affine_from_draws(params.random_draws(seed, key, steps), self.size,
-                                                     self.canvas) for key in keys], axis=1)
-        final, history = step.optimise(spectrum, affines, vectors, learning_rate, tick)
+        transforms = np.stack([params.projective_transforms(params.affine_from_draws(
+            params.random_draws(seed, key, steps), self.size, self.canvas), self.size, self.canvas)
+            for key in keys], axis=1)
+        final, history = step.optimise(spectrum, transforms, vectors, learning_rate, tick)
         images = params.to_uint8(params.spectrum_to_image(final, self.param))
         noise = np.stack([params.noise_image(seed, key, self.size) for key in keys])
         values = step.evaluate(np.concatenate([images.astype(np.float32) / 255.0, noise]),

@@ -15,7 +15,8 @@ take the array namespace as ``ops``: ``numpy`` (the default, for tests and
 reference values) or ``keras.ops`` (inside the step, on any backend), so
 the recipe is written once. The inverse FFT is two fixed real matrix
 products (:func:`irfft2_bases`): identical on every backend, and cheap next
-to the model.
+to the model. The transform's reference is :func:`sample_canvas`; the step
+runs it as ``keras.ops.image.affine_transform`` (:func:`projective_transforms`).
 
 Every random draw of a sample comes from its own generator, seeded by
 ``(seed, key, stream)`` where ``key`` is the sample's channel: a channel
@@ -213,28 +214,57 @@ def random_draws(seed, key, steps):
     ], axis=1).astype(np.float64)
 
 
+def canvas_padding(size, canvas):
+    """``(before, after)``: pixels of :data:`FILL` around the image that make the canvas.
+
+    Example:
+        >>> canvas_padding(128, 140), canvas_padding(5, 8)
+        ((6, 6), (1, 2))
+    """
+    before = (int(canvas) - int(size)) // 2
+    return before, int(canvas) - int(size) - before
+
+
 def affine_from_draws(draws, size, canvas):
     """``[..., 2, 3]`` float32 maps from canvas pixels ``(row, col)`` to image pixels.
 
-    The image (``size`` square) sits in the middle of the canvas, shifted
-    by the first jitter, scaled and rotated about its centre, then shifted
-    by the last jitter. Canvas pixel ``p`` shows image point ``A[:, :2] @
-    p + A[:, 2]``; no draws at all (zeros, scale 1) centres the image.
+    The image (``size`` square) sits on the canvas at the offset
+    :func:`canvas_padding` gives, shifted by the first jitter, scaled and
+    rotated about its centre, then shifted by the last jitter. Canvas
+    pixel ``p`` shows image point ``A[:, :2] @ p + A[:, 2]``; no draws at
+    all (zeros, scale 1) place the image untransformed.
     """
     draws = np.asarray(draws, np.float64)
     first, scale, angle, last = draws[..., 0:2], draws[..., 2], np.deg2rad(draws[..., 3]), draws[..., 4:6]
     cos, sin = np.cos(-angle) / scale, np.sin(-angle) / scale
     matrix = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
-    centre_image, centre_canvas = (size - 1) / 2.0, (canvas - 1) / 2.0
+    centre_image = (size - 1) / 2.0
+    centre_canvas = canvas_padding(size, canvas)[0] + centre_image
     offset = centre_image - first - np.einsum("...ij,...j->...i", matrix, centre_canvas + last)
     return np.concatenate([matrix, offset[..., None]], -1).astype(np.float32)
 
 
 def centred_affine(size, canvas, count=1):
-    """``[count, 2, 3]`` maps placing the image in the middle of the canvas, untransformed."""
+    """``[count, 2, 3]`` maps placing the image on the canvas untransformed."""
     draws = np.zeros((count, 6))
     draws[:, 2] = 1.0
     return affine_from_draws(draws, size, canvas)
+
+
+def projective_transforms(affine, size, canvas):
+    """``affine`` maps as the ``[..., 8]`` float32 vectors ``keras.ops.image.affine_transform`` takes.
+
+    They act on the image padded to the canvas (:func:`canvas_padding`),
+    in ``(x, y) = (col, row)`` order: the compiled step pads the image and
+    calls that op, whose result equals :func:`sample_canvas`.
+    """
+    affine = np.asarray(affine, np.float64)
+    before = canvas_padding(size, canvas)[0]
+    matrix, offset = affine[..., :2], affine[..., 2]
+    zeros = np.zeros(affine.shape[:-2])
+    return np.stack([matrix[..., 1, 1], matrix[..., 1, 0], offset[..., 1] + before,
+                     matrix[..., 0, 1], matrix[..., 0, 0], offset[..., 0] + before, zeros, zeros],
+                    -1).astype(np.float32)
 
 
 def canvas_grid(canvas):
@@ -251,6 +281,12 @@ def sample_canvas(images, affine, canvas, ops=np):
     value and coordinates are clamped into the bordered image, so a point
     far outside reads only border pixels. ``ops`` is ``numpy`` or
     ``keras.ops``; the gradient reaches ``images`` only.
+
+    This is the reference definition. The compiled step gets the same
+    values from ``keras.ops.image.affine_transform`` (a native op on each
+    backend, see :func:`projective_transforms`): the gather here has a
+    scatter for gradient, which costs TensorFlow on CPU several times the
+    transform itself.
     """
     batch, height, width = int(images.shape[0]), int(images.shape[1]), int(images.shape[2])
     padded = ops.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="constant", constant_values=FILL)

@@ -18,7 +18,7 @@ each step's per-sample objective (a few floats) comes back to numpy.
 
 Example:
     >>> step = make_step(visualizer)  # doctest: +SKIP
-    >>> final, history = step.optimise(spectrum, affines, vectors, 0.05, tick=lambda: None)  # doctest: +SKIP
+    >>> final, history = step.optimise(spectrum, transforms, vectors, 0.05, tick=lambda: None)  # doctest: +SKIP
 """
 
 import numpy as np
@@ -48,16 +48,19 @@ class _Step:
     def __init__(self, visualizer):
         self.vis = visualizer
 
-    def optimise(self, spectrum, affines, vectors, learning_rate, tick):
-        """Run ``len(affines)`` steps from ``spectrum``; ``(final spectrum, history [steps, B])``."""
+    def optimise(self, spectrum, transforms, vectors, learning_rate, tick):
+        """Run ``len(transforms)`` steps from ``spectrum``; ``(final spectrum, history [steps, B])``.
+
+        ``transforms`` is ``[steps, B, 8]``: each step's transform of each sample.
+        """
         spectrum = keras.ops.convert_to_tensor(spectrum, "float32")
         m = keras.ops.zeros_like(spectrum)
         v = keras.ops.zeros_like(spectrum)
         vectors = keras.ops.convert_to_tensor(vectors, "float32")
         history = []
-        for index, affine in enumerate(affines):
+        for index, transform in enumerate(transforms):
             spectrum, m, v, values = self.call(spectrum, m, v, index + 1.0, learning_rate,
-                                               keras.ops.convert_to_tensor(affine, "float32"), vectors)
+                                               keras.ops.convert_to_tensor(transform, "float32"), vectors)
             history.append(values)
             tick()
         history = np.stack([keras.ops.convert_to_numpy(h) for h in history]).astype(np.float32)
@@ -78,10 +81,10 @@ class _TensorFlowStep(_Step):
         vis = visualizer
 
         @tf.function
-        def step(spectrum, m, v, t, learning_rate, affine, vectors):
+        def step(spectrum, m, v, t, learning_rate, transforms, vectors):
             with tf.GradientTape() as tape:
                 tape.watch(spectrum)
-                values = vis.objective_of(spectrum, affine, vectors)
+                values = vis.objective_of(spectrum, transforms, vectors)
                 loss = -tf.reduce_sum(values)
             grad = tape.gradient(loss, spectrum)
             spectrum, m, v = params.adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
@@ -96,10 +99,10 @@ class _TensorFlowStep(_Step):
         self._evaluate = tf.function(evaluate)
         self._tf = tf
 
-    def call(self, spectrum, m, v, t, learning_rate, affine, vectors):
+    def call(self, spectrum, m, v, t, learning_rate, transforms, vectors):
         # Scalars as tensors: a new Python number would retrace the function.
         return self._step(spectrum, m, v, self._tf.constant(t, self._tf.float32),
-                          self._tf.constant(learning_rate, self._tf.float32), affine, vectors)
+                          self._tf.constant(learning_rate, self._tf.float32), transforms, vectors)
 
     def image_objective(self, images, vectors):
         return self._evaluate(images, vectors)
@@ -117,14 +120,14 @@ class _JaxStep(_Step):
         def stateless(trainable, non_trainable):
             return lambda x: model.stateless_call(trainable, non_trainable, x, training=False)[0]
 
-        def loss(spectrum, trainable, non_trainable, affine, vectors):
-            values = vis.objective_of(spectrum, affine, vectors, stateless(trainable, non_trainable))
+        def loss(spectrum, trainable, non_trainable, transforms, vectors):
+            values = vis.objective_of(spectrum, transforms, vectors, stateless(trainable, non_trainable))
             return -jnp.sum(values), values
 
         grad_fn = jax.value_and_grad(loss, has_aux=True)
 
-        def step(spectrum, m, v, t, learning_rate, trainable, non_trainable, affine, vectors):
-            (_, values), grad = grad_fn(spectrum, trainable, non_trainable, affine, vectors)
+        def step(spectrum, m, v, t, learning_rate, trainable, non_trainable, transforms, vectors):
+            (_, values), grad = grad_fn(spectrum, trainable, non_trainable, transforms, vectors)
             spectrum, m, v = params.adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
             return spectrum, m, v, values
 
@@ -139,17 +142,17 @@ class _JaxStep(_Step):
         model = self.vis.truncated
         return ([w.value for w in model.trainable_variables], [w.value for w in model.non_trainable_variables])
 
-    def optimise(self, spectrum, affines, vectors, learning_rate, tick):
+    def optimise(self, spectrum, transforms, vectors, learning_rate, tick):
         self._current = self._weights()  # read once per run: the weights don't change during it
         try:
-            return super().optimise(spectrum, affines, vectors, learning_rate, tick)
+            return super().optimise(spectrum, transforms, vectors, learning_rate, tick)
         finally:
             self._current = None
 
-    def call(self, spectrum, m, v, t, learning_rate, affine, vectors):
+    def call(self, spectrum, m, v, t, learning_rate, transforms, vectors):
         trainable, non_trainable = self._current
         return self._step(spectrum, m, v, self._jnp.float32(t), self._jnp.float32(learning_rate),
-                          trainable, non_trainable, affine, vectors)
+                          trainable, non_trainable, transforms, vectors)
 
     def image_objective(self, images, vectors):
         return self._evaluate(images, vectors, *self._weights())
@@ -162,10 +165,10 @@ class _TorchStep(_Step):
 
         self._torch = torch
 
-    def call(self, spectrum, m, v, t, learning_rate, affine, vectors):
+    def call(self, spectrum, m, v, t, learning_rate, transforms, vectors):
         torch = self._torch
         leaf = spectrum.detach().requires_grad_(True)
-        values = self.vis.objective_of(leaf, affine, vectors)
+        values = self.vis.objective_of(leaf, transforms, vectors)
         # Only the parameters: the model's weights get no .grad.
         (grad,) = torch.autograd.grad(-values.sum(), [leaf])
         with torch.no_grad():

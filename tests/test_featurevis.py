@@ -160,6 +160,12 @@ def test_affine_from_draws_exact():
     np.testing.assert_allclose(scaled, [[0.5, 0, 1], [0, 0.5, 1]], atol=1e-6)
     rotated = P.affine_from_draws([[0, 0, 1.0, 90, 0, 0]], 3, 3)[0]
     np.testing.assert_allclose(rotated @ [1, 2, 1], [2, 1], atol=1e-6)  # a quarter turn about (1, 1)
+    # An odd margin puts the image at a whole pixel: 1 before, 2 after.
+    assert P.canvas_padding(5, 8) == (1, 2) and P.canvas_padding(128, 140) == (6, 6)
+    np.testing.assert_array_equal(P.centred_affine(5, 8), [[[1, 0, -1], [0, 1, -1]]])
+    # The same maps for keras.ops.image.affine_transform: (x, y) order, on the padded image.
+    np.testing.assert_allclose(P.projective_transforms(P.centred_affine(5, 8), 5, 8), [[1, 0, 0, 0, 1, 0, 0, 0]])
+    np.testing.assert_allclose(P.projective_transforms(shifted, 4, 4), [1, 0, 1, 0, 1, -4, 0, 0], atol=1e-6)
 
 
 def reference_sample(images, affine, canvas):
@@ -244,6 +250,20 @@ def test_keras_ops_graph_code_equals_numpy():
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(P.objective_values(acts, objective, vectors, ops=keras.ops)),
             P.objective_values(acts, objective, vectors), rtol=1e-6)
+
+
+@pytest.mark.parametrize("size,canvas", [(SIZE, SIZE + 12), (30, 37)])
+def test_compiled_transform_equals_reference(size, canvas):
+    """The step's transform (a native op) gives the values of the reference sampler."""
+    model = keras.Sequential([keras.Input((canvas, canvas, 3)), keras.layers.Conv2D(2, 3, name="c")])
+    vis = featurevis.FeatureVisualizer(model, "c", size=size)
+    assert (vis.size, vis.canvas) == (size, canvas)
+    images = np.random.default_rng(6).random((4, size, size, 3)).astype(np.float32)
+    affine = P.affine_from_draws(P.random_draws(0, 3, 4), size, canvas)
+    got = vis.transform(images, P.projective_transforms(affine, size, canvas))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), P.sample_canvas(images, affine, canvas), atol=2e-5)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(vis.pad(images)),
+                                  P.sample_canvas(images, P.centred_affine(size, canvas, 4), canvas))
 
 
 # ---- the optimiser on the trained CNN ----
