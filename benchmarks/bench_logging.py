@@ -3,9 +3,17 @@
 Issue 2's target: logging activation and filter grids of all 40 Conv2D /
 SeparableConv2D layers of Xception (299x299, one probe image) costs at most
 6x one forward pass of the same model, measured in the same process.
+Issue 10 asks the same of every Keras backend, and for the event writer's
+throughput inside those steps (framing, CRC32C and file writes: MB/s).
 
     python benchmarks/bench_logging.py            # 5 rounds, prints medians
     python benchmarks/bench_logging.py --rounds 9 --json out.json
+    .venv-jax/bin/python benchmarks/bench_logging.py --backend jax
+    .venv-torch/bin/python benchmarks/bench_logging.py --backend torch
+
+``--backend`` sets ``KERAS_BACKEND`` before Keras is imported (default: the
+variable as set, else TensorFlow); run each backend in its own process, in
+an environment that has it.
 
 Timings on shared machines are noisy, so every figure is a median and the
 verdict is the median of paired per-round ratios (a forward pass timed
@@ -21,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -41,7 +50,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                        default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+                        help="the Keras backend (set before Keras is imported)")
     args = parser.parse_args(argv)
+    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
+        raise RuntimeError("bench_logging expects Keras not yet imported when --backend is given. "
+                           f"Received: keras already imported with KERAS_BACKEND={os.environ.get('KERAS_BACKEND')!r}")
+    os.environ["KERAS_BACKEND"] = args.backend
+    # Keras' predict_on_batch on torch converts outputs through an __array__
+    # that numpy 2 warns about; the forward pass is timed as users run it.
+    warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword")
 
     import keras
     import numpy as np
@@ -58,6 +77,21 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as logdir:
         logger = FeatureVizLogger(logdir, preprocess=preprocess)
+        event_file = logger.writer._file  # the EventFileWriter: timed for its MB/s
+        writer_totals = {"bytes": 0, "seconds": 0.0}
+
+        def timed(method, count_bytes):
+            def wrapper(*args):
+                start = time.perf_counter()
+                result = method(*args)
+                writer_totals["seconds"] += time.perf_counter() - start
+                if count_bytes:
+                    writer_totals["bytes"] += len(args[0]) + 16  # + length, 2 CRCs
+                return result
+            return wrapper
+
+        event_file.write = timed(event_file.write, True)
+        event_file.flush = timed(event_file.flush, False)
         # Warm-up: builds the extractor and Keras' compiled predict functions.
         model.predict_on_batch(batch)
         logger.log_activations(model, picture, step=0)
@@ -67,12 +101,16 @@ def main(argv=None):
         step = [1]
         sizes = []
 
+        writer_rates = []
+
         def one_logged_step():
             before = logger.bytes_written
+            writer_totals.update(bytes=0, seconds=0.0)
             logger.log_activations(model, picture, step=step[0])
             logger.log_filters(model, step=step[0])
             logger.flush()  # the bytes reach the file system: part of the cost
             sizes.append(logger.bytes_written - before)
+            writer_rates.append(writer_totals["bytes"] / writer_totals["seconds"] / 1e6)
             step[0] += 1
 
         # Paired rounds: the machine's speed drifts on a shared host, so each
@@ -94,8 +132,10 @@ def main(argv=None):
 
     activation_pixels = sum(r["image"].size for r in records if r["kind"] == "activations")
     kernel_pixels = sum(r["image"].size for r in records if r["kind"] not in ("activations", "probe"))
+    backend_module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[args.backend]
     figures = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "backend": f"{args.backend} {sys.modules[backend_module].__version__}, keras {keras.__version__}",
         "forward_pass_s": round(forward, 4),
         "log_activations_s": round(activations, 4),
         "log_filters_s": round(filters, 4),
@@ -108,6 +148,8 @@ def main(argv=None):
         "grid_pixels_activations": activation_pixels,
         "grid_pixels_kernels": kernel_pixels,
         "bytes_per_logged_step": int(statistics.median(sizes)),
+        "event_writer_mb_s": round(statistics.median(writer_rates), 1),
+        "event_writer_runs_mb_s": [round(r, 1) for r in writer_rates],
     }
     for key, value in figures.items():
         print(f"{key:>26}: {value}")
