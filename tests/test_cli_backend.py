@@ -5,6 +5,7 @@ at import). The TensorFlow cases use this environment; the JAX case uses
 ``.venv-jax`` (where TensorFlow is not installed) and is skipped without it.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -32,6 +33,7 @@ def assert_logged_on(result, backend, logdir):
     assert "featureviz/conv1/activations" in tensors_by_tag(str(logdir / "featureviz"))
 
 
+@pytest.mark.skipif(importlib.util.find_spec("jax") is not None, reason="needs an environment without JAX")
 def test_backend_flag_wins_over_the_environment(tmp_path, model_path):
     # KERAS_BACKEND names JAX, which is not installed here: the flag decides before Keras loads.
     result = log_conv1(model_path, tmp_path / "logs", cli_env(KERAS_BACKEND="jax"))

@@ -2,7 +2,7 @@
 
 The in-process tests swap Xception for a tiny base model (everything else is
 the demo's own code: two ``fit`` calls, the callback, the bar); one test runs
-the real command with Xception at its smallest size.
+the real command, ``demo --quick`` (Xception at its smallest size, eager).
 """
 
 import io
@@ -100,18 +100,23 @@ def test_on_logged_step_is_called_after_each_write(tmp_path):
     assert str(error.value) == "FeatureVizCallback expects on_logged_step to be callable or None. Received: str"
 
 
-@pytest.mark.slow  # about 90 s on 2 shared cores: Xception trained twice
 def test_demo_command_with_xception(tmp_path):
     logdir = tmp_path / "demo"
-    result = run_cli("demo", "--logdir", logdir, "--image-size", 71, "--epochs", 1, "--per-class", 1,
-                     "--weights", "none", timeout=600)
+    result = run_cli("demo", "--logdir", logdir, "--quick", "--weights", "none", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
         "tb-featureviz demo: note: 64-channel cap: 5 layers logged with their first 64 channels (max_channels=64)"
     ]
     out = result.stdout.splitlines()
+    assert out[:3] == [
+        "[1/4] Loading Xception (71x71)",
+        "[2/4] Making 4 augmented crops of the 2 bundled photos",
+        "[3/4] Fine-tuning phase 1: Xception (71x71, random weights) frozen, training the head for 1 epoch",
+    ]
     assert [line for line in out if line.startswith("Logged steps")] == [
         "Logged steps 1/3 (step 0, 31 grids)", "Logged steps 2/3 (step 1, 29 grids)",
         "Logged steps 3/3 (step 2, 29 grids)"]
     assert out[-2:] == [f"Now run:  tb-featureviz board --logdir {logdir}",
                         "and open the Feature maps tab at the URL it prints (it ends in #featureviz)."]
+    written = tensors_by_tag(str(logdir / "featureviz"))
+    assert sorted(step for step, _ in written["featureviz/xception/block14_sepconv2/activations"]) == [0, 1, 2]
