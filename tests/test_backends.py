@@ -119,6 +119,41 @@ def test_callback_adds_no_warnings_to_fit(tmp_path):
     assert [s for s, _ in written["featureviz/base/block1_conv1/activations"]] == list(range(9))
 
 
+# ------------------------------------------------------ mid-epoch kernels
+
+
+def test_each_batch_step_sees_the_weights_after_that_batch(tmp_path):
+    """On JAX, fit keeps the weights outside the model until they are synced: a
+    step logged mid-epoch must still draw (and measure drift of) the current ones."""
+    import keras
+
+    from tb_featureviz.drift import relative_change
+    from tb_featureviz.layers import kernel_arrays
+
+    model = nested_cnn()
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    layer = model.get_layer("base").get_layer("block2_sepconv1")
+    start = kernel_arrays(layer)
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model  # noqa: B018 - reading it syncs JAX's training state into the model
+            seen.append(kernel_arrays(layer))
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (16, 16, 16, 3)).astype(np.float32)
+    y = rng.normal(size=(16, 2)).astype(np.float32)
+    callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["block2_sepconv1"], unit="batch")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[callback, Recorder()])
+    written = tensors_by_tag(os.path.join(tmp_path, "featureviz"))
+    drift = written["featureviz/base/block2_sepconv1/drift/relative_change"]
+    assert [s for s, _ in drift] == [0, 1, 2, 3, 4]
+    expected = [0.0] + [relative_change(now, start) for now in seen]
+    assert len(set(expected)) == 5  # every batch changed the kernels
+    np.testing.assert_allclose([float(v) for _, v in drift], expected, rtol=1e-5)
+
+
 # ---------------------------------------------------------------- who writes
 
 
