@@ -1,9 +1,11 @@
 """Helpers of the command line tests: run ``python -m tb_featureviz`` and check what it printed."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,3 +72,44 @@ def port_is_free(port):
         except OSError:
             return False
     return True
+
+
+def start_board(command, env=None, cwd=None, timeout=240):
+    """Start a ``tb-featureviz board ...`` command line; wait for "Press Ctrl-C".
+
+    Returns:
+        ``(process, stdout lines so far)``.
+    """
+    process = subprocess.Popen([str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env if env is not None else cli_env(), cwd=cwd or ROOT)
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            return process, lines
+    process.kill()
+    raise AssertionError(f"board did not start: {lines} {process.stderr.read()}")
+
+
+def stop_board(process):
+    """SIGINT, as Ctrl-C would; returns ``(exit status, rest of stdout, stderr)``."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.returncode, out, err
+
+
+def fetch_json(url):
+    """``(status, JSON)`` of a GET."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return reply.status, json.loads(reply.read().decode("utf-8"))

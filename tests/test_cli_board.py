@@ -7,50 +7,14 @@ free again.
 """
 
 import json
-import signal
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.cli_helpers import ROOT, cli_env, free_port, port_is_free, run_cli, small_model_path
-
-
-def start_board(logdir, port, python=None, env=None, cwd=None):
-    """``tb-featureviz board`` in a subprocess (``python -m tb_featureviz``); returns (process, stdout lines)."""
-    command = [python or sys.executable, "-m", "tb_featureviz", "board", "--logdir", str(logdir), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env if env is not None else cli_env(), cwd=cwd or ROOT)
-    lines = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl-C"):
-            return process, lines
-    process.kill()
-    pytest.fail(f"board did not start: {lines} {process.stderr.read()}")
-
-
-def stop_board(process):
-    """SIGINT, as Ctrl-C would; returns (exit status, rest of stdout, stderr)."""
-    process.send_signal(signal.SIGINT)
-    try:
-        out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return process.returncode, out, err
-
-
-def fetch_json(url):
-    with urllib.request.urlopen(url, timeout=30) as reply:
-        return reply.status, json.loads(reply.read().decode("utf-8"))
+from tests.cli_helpers import (
+    fetch_json, free_port, port_is_free, run_cli, small_model_path, start_board, stop_board,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +28,7 @@ def logdir(tmp_path_factory):
 
 def test_board_serves_the_plugin_and_stops_on_ctrl_c(logdir):
     port = free_port()
-    process, lines = start_board(logdir, port)
+    process, lines = start_board([sys.executable, "-m", "tb_featureviz", "board", "--logdir", logdir, "--port", port])
     try:
         assert lines == [
             f"Starting TensorBoard on 127.0.0.1:{port} for {logdir}",
