@@ -176,6 +176,12 @@ def test_log_unknown_sample(files):
     assert_error(result, 2, f"{LOG}argument --sample: invalid choice: 'dog' (choose from 'astronaut', 'cat')")
 
 
+def test_log_unknown_flag(files):
+    assert_error(run_cli("log", "--logdir", files / "logs", "--stpe", "3"), 2, (
+        f"{LOG}unrecognized arguments: --stpe"
+    ))
+
+
 def test_log_without_logdir():
     assert_error(run_cli("log"), 2, f"{LOG}the following arguments are required: --logdir")
 
@@ -269,6 +275,12 @@ def test_board_port_in_use(tmp_path):
     assert_error(result, 2, (
         f"tb-featureviz board: error: --port expects a free port on 127.0.0.1. Received: {port}, which is in use "
         "(leave --port out to take a free one)"
+    ))
+
+
+def test_board_takes_no_backend(tmp_path):
+    assert_error(run_cli("board", "--logdir", tmp_path, "--backend", "jax"), 2, (
+        "tb-featureviz board: error: unrecognized arguments: --backend jax"
     ))
 
 

@@ -6,8 +6,9 @@
     tb-featureviz demo --logdir logs/demo           # fine-tune Xception offline, logging every epoch
 
 One module per subcommand (``log.py``, ``board.py``, ``demo.py``), each with
-``NAME``, ``add_parser(commands, parents)`` and ``run(args, console)``; a new
-subcommand adds its module to ``COMMANDS``. What they share (the error and
+``NAME``, ``add_parser(commands, parents)`` and ``run(args, console)`` (and
+``USES_KERAS = False`` if it takes no ``--backend``); a new subcommand adds
+its module to ``COMMANDS``. What they share (the error and
 output conventions, the bundled photos, progress) is in ``common.py``; the
 Keras backend choice in ``backend.py``; loading ``--model`` in ``models.py``.
 
@@ -57,13 +58,18 @@ def build_parser():
                      epilog="Exit status: 0 done, 1 failure, 2 bad usage or input, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--backend", choices=BACKENDS,
-                        help="Keras backend (sets KERAS_BACKEND; default: KERAS_BACKEND, ~/.keras/keras.json, "
-                             "or an installed one)")
-    shared.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    keras_backend = argparse.ArgumentParser(add_help=False)
+    keras_backend.add_argument("--backend", choices=BACKENDS,
+                               help="Keras backend (sets KERAS_BACKEND; default: KERAS_BACKEND, "
+                                    "~/.keras/keras.json, or an installed one)")
+    parser.commands = {}
     for module in COMMANDS:
-        module.add_parser(commands, [shared]).prog = f"{PROG} {module.NAME}"
+        parents = [keras_backend, debug] if getattr(module, "USES_KERAS", True) else [debug]
+        command = module.add_parser(commands, parents)
+        command.prog = f"{PROG} {module.NAME}"
+        parser.commands[module.NAME] = command
     return parser
 
 
@@ -73,7 +79,10 @@ def main(argv=None):
     Returns:
         the exit status: 0 done, 1 failure, 2 bad usage or input, 130 interrupted.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, whose options they are not
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     console = Console(args.command)
     try:
         return args.run_command(args, console) or 0

@@ -29,6 +29,9 @@ from tb_featureviz.cli.common import EXIT_FAILURE, CommandError, first_line
 
 NAME = "board"
 
+#: TensorBoard reads event files without Keras: no --backend.
+USES_KERAS = False
+
 DEFAULT_PORT = 6006
 
 #: Keep every step of the grids (0 means all; TensorBoard keeps 10 by default).
@@ -190,8 +193,6 @@ def run(args, console):
     port = choose_port(args.host, args.port)
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", args.logdir, "--host", args.host,
                "--port", str(port), SAMPLING_FLAG]
-    if args.backend:
-        console.note("--backend has no effect on board: TensorBoard reads event files without Keras")
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     # Ctrl-C is how this command stops, even where the shell started it with
     # SIGINT ignored (a background job of a script); SIGTERM and SIGHUP (the
