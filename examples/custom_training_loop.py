@@ -23,7 +23,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # tf.GradientTape needs th
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tb_featureviz import FeatureVizLogger  # noqa: E402

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from tests.cli_helpers import assert_error, free_port, run_cli, small_model_path
+from tests.cli_helpers import assert_error, run_cli, small_model_path
 from tb_featureviz.cli.backend import is_installed
 
 
