@@ -50,6 +50,7 @@ import os
 import warnings
 
 import keras
+import numpy as np
 
 from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs, tensors
 from tb_featureviz import layers as layer_lib
@@ -66,21 +67,6 @@ DEFAULT_MAX_LAYERS = 8
 
 #: Units of the logging schedule.
 UNITS = ("epoch", "batch")
-
-
-def _effective_trainable(info):
-    # Keras 3 passes `trainable` down to sublayers, but a layer is only
-    # trained when every enclosing model is trainable too.
-    return bool(info.layer.trainable) and all(bool(m.trainable) for m in info.models[1:])
-
-
-def trainable_state(model):
-    """``{qualified name: trainable}`` of every layer (nested ones included) that has weights."""
-    return {
-        info.name: _effective_trainable(info)
-        for info in layer_lib.walk_layers(model)
-        if info.layer.weights
-    }
 
 
 class FeatureVizCallback(keras.callbacks.Callback):
@@ -125,6 +111,16 @@ class FeatureVizCallback(keras.callbacks.Callback):
         background: draw and write on a background thread (default). False
             logs synchronously, e.g. for debugging.
         workers: threads drawing grids (default: the CPU count).
+        features_every: every this many logged steps (the first included),
+            also log feature visualizations (kind ``features``): the image
+            each channel responds to most, optimised on the training thread
+            (training waits for it; nothing else). None (default) for never:
+            it costs about as much as ``features_steps`` training steps.
+        features_layers: layers to visualise; default: the last of the
+            layers whose feature maps are logged.
+        features_channels: the first this many channels of each, or a list.
+        features_steps: optimisation steps per visualization. ``preprocess``
+            is applied inside it too, to backend tensors.
         on_logged_step: optional ``function(step, records)`` called after
             each write of this callback, on the thread that wrote it (the
             background thread by default), in step order; ``records`` are
@@ -139,8 +135,16 @@ class FeatureVizCallback(keras.callbacks.Callback):
 
     def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
                  preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
-                 strict=False, background=True, workers=None, on_logged_step=None):
+                 strict=False, background=True, workers=None, features_every=None, features_layers=None,
+                 features_channels=16, features_steps=128, on_logged_step=None):
         super().__init__()
+        self.features_every = arguments.check_count(_OWNER, "features_every", features_every, allow_none=True)
+        self.features_steps = arguments.check_count(_OWNER, "features_steps", features_steps)
+        if isinstance(features_channels, (int, np.integer)):
+            features_channels = list(range(arguments.check_count(_OWNER, "features_channels", features_channels)))
+        self.features_channels = [arguments.check_count(_OWNER, "features_channels", c, minimum=0)
+                                  for c in features_channels]
+        self.features_layers = features_layers
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
             raise ValueError(f"{_OWNER} expects unit in {UNITS}. Received: unit={unit!r}")
@@ -193,6 +197,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         self._fit_start_iterations = 0
         self._epochs = 0
         self._last_logged = None
+        self._logged_count = 0  # fresh steps captured, for the features schedule
         self._probe_logged = False
         self._failure = None
 
@@ -252,7 +257,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if chosen is None:
             chosen = [info.layer for info in layer_lib.default_layers(model, DEFAULT_MAX_LAYERS)]
         step_layers = capture.select_step_layers(model, chosen)
-        self._logger._report_skipped(step_layers.skipped, "activations or filters")
+        self._logger.report_skipped(step_layers.skipped, "activations or filters")
         if step_layers.feature_maps:
             try:
                 load_probe(
@@ -281,7 +286,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if self.drift and step_layers.filters:
             copies = capture.capture_kernels(step_layers.filters)
             self._initial = {name: copy.arrays for name, copy in copies.items()}
-        self._trainable = trainable_state(model)
+        self._trainable = capture.trainable_state(model)
         self._viz_model = model
 
     def _iterations(self):
@@ -296,7 +301,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
     # ---------------------------------------------------------- logging
 
     def _trainable_events(self):
-        state = trainable_state(self._viz_model)
+        state = capture.trainable_state(self._viz_model)
         became = [name for name, now in state.items() if now and not self._trainable.get(name, False)]
         frozen = [name for name, now in state.items() if not now and self._trainable.get(name, True)]
         self._trainable = state
@@ -341,7 +346,23 @@ class FeatureVizCallback(keras.callbacks.Callback):
             )
             if not self._probe_logged:
                 activation_jobs = [probe] + activation_jobs
+        self._logged_count += 1
+        if self.features_every is not None and (self._logged_count - 1) % self.features_every == 0:
+            activation_jobs += [
+                self._logger.features_job(self._viz_model, layer, self.features_channels,
+                                          steps=self.features_steps, preprocess=self.preprocess)
+                for layer in self._features_layers()
+            ]
         return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters))
+
+    def _features_layers(self):
+        if self.features_layers is not None:
+            chosen = self.features_layers
+            return [chosen] if isinstance(chosen, str) or not hasattr(chosen, "__iter__") else list(chosen)
+        if not self._layers.feature_maps:
+            raise ValueError(f"{_OWNER} expects features_layers when no layer's feature maps are logged. "
+                             "Received: features_layers=None")
+        return [self._layers.feature_maps[-1].name]
 
     def _write(self, captured):
         """Draw and write a captured step (on the background thread by default)."""

@@ -209,3 +209,18 @@ class FeatureMaps:
             for info in layer_infos
         ]
         return jobs.probe_job(probe.display), activation_jobs
+
+
+def _effective_trainable(info):
+    # Keras 3 passes `trainable` down to sublayers, but a layer is only
+    # trained when every enclosing model is trainable too.
+    return bool(info.layer.trainable) and all(bool(m.trainable) for m in info.models[1:])
+
+
+def trainable_state(model):
+    """``{qualified name: trainable}`` of every layer (nested ones included) that has weights."""
+    return {
+        info.name: _effective_trainable(info)
+        for info in layer_lib.walk_layers(model)
+        if info.layer.weights
+    }

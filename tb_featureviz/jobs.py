@@ -37,6 +37,8 @@ class GridJob:
         input_channels: input channel of each row (``mosaic``, ``matrix``).
         total_inputs: the kernel's input channels (more when a mosaic is capped).
         cols, pad, scale, symmetric, value_range: how to lay out and scale.
+        record_extra: keys a kind adds to its record (e.g. ``quality`` of a
+            ``features`` grid); JSON-ready, never overriding the shared keys.
     """
 
     layer: str
@@ -54,6 +56,7 @@ class GridJob:
     scale: str = "channel"
     symmetric: bool = False
     value_range: tuple = None
+    record_extra: dict = None
 
 
 @dataclasses.dataclass
@@ -243,6 +246,7 @@ def record_header(drawn, step, sequence):
     """The record fields shared by every sample of a drawn grid (docs/format.md)."""
     job, first = drawn.job, drawn.grids[0]
     return {
+        **(job.record_extra or {}),
         "version": metadata.FORMAT_VERSION,
         "layer": job.layer,
         "class": job.class_name,

@@ -17,7 +17,6 @@ through :meth:`FeatureVizLogger.write`, which holds the step check and the
 writing in one critical section.
 """
 
-import concurrent.futures
 import os
 import threading
 import warnings
@@ -25,6 +24,7 @@ import warnings
 import numpy as np
 
 from tb_featureviz import arguments, capture, grids, jobs, kernels, metadata, step_jobs
+from tb_featureviz.drawing import GridDrawer
 from tb_featureviz.summary_writer import SummaryWriter
 
 _OWNER = "FeatureVizLogger"
@@ -88,9 +88,9 @@ class FeatureVizLogger:
         self.log_probe = log_probe
         self.run_dir = os.path.join(self.logdir, run)
         self.writer = SummaryWriter(self.run_dir)
-        self._workers = workers or os.cpu_count() or 1
-        self._pool = None  # drawing threads, started on the first write
+        self._drawer = GridDrawer(workers, compress_level)
         self._feature_maps = capture.FeatureMaps(activation_scale, activation_range)
+        self._visualizers = {}  # compiled feature visualizations, by model, layer and settings
         self._structure_logged = set()  # ids of models whose structure is written
         self._reported = set()  # keys of warnings already given
         self._sequence = {}  # image tag -> grids written so far
@@ -121,7 +121,7 @@ class FeatureVizLogger:
         self.check_step(step)
         capture.check_model(model, _OWNER, feature_maps=False)
         selection = capture.select_filter_layers(model, layers)
-        self._report_skipped(selection.skipped, "filters")
+        self.report_skipped(selection.skipped, "filters")
         grid_jobs = []
         for name, copy in capture.capture_kernels(selection.layers).items():
             grid_jobs.extend(jobs.kernel_jobs(name, copy.layer_class, copy.arrays, groups=copy.groups,
@@ -163,7 +163,7 @@ class FeatureVizLogger:
         probe, activation_jobs = self._feature_maps.jobs(
             model, images, selection.layers, preprocess if preprocess is not None else self.preprocess,
         )
-        self._report_skipped(selection.skipped, "activations")
+        self.report_skipped(selection.skipped, "activations")
         grid_jobs = ([probe] if self.log_probe else []) + [jobs.cap_job(j, self.max_channels) for j in activation_jobs]
         return self.write(step, grid_jobs, model=model)
 
@@ -198,7 +198,7 @@ class FeatureVizLogger:
         self.check_step(step)
         capture.check_model(model, _OWNER, feature_maps=images is not None)
         chosen = capture.select_step_layers(model, layers)
-        self._report_skipped(chosen.skipped, "activations or filters")
+        self.report_skipped(chosen.skipped, "activations or filters")
         activation_jobs = []
         if images is not None and chosen.feature_maps:
             probe, activation_jobs = self._feature_maps.jobs(
@@ -213,6 +213,63 @@ class FeatureVizLogger:
         )
         return self.write(step, grid_jobs, scalars=scalars, model=model), scalars
 
+    def log_features(self, model, layer, step, channels=None, *, objective="channel", directions=None,
+                     steps=256, size=None, seed=0, input_range=(0.0, 255.0), preprocess=None, progress=None):
+        """Log feature visualizations: for each channel, the image it responds to most.
+
+        All channels are optimised in one batch (recipe:
+        :mod:`tb_featureviz.featurevis`) and written as kind ``features``: an
+        RGB tile per channel, its objective on the image and on noise in the
+        record's ``quality``. The compiled step is kept for later calls; the
+        model's current weights are read at every call.
+
+        Example:
+            >>> logger.log_features(model, "block4_sepconv1", step=0, channels=range(16))  # doctest: +SKIP
+
+        Args:
+            model, step: see :meth:`log_filters`.
+            layer: one layer with a 2-D output (name, pattern matching one
+                layer, or layer object).
+            channels: channels to visualise (default: all of the layer's).
+            objective: ``"channel"`` (mean), ``"neuron"`` (centre unit) or
+                ``"direction"`` (with ``directions``, one row per image).
+            steps, size, seed: optimisation steps, image side, random seed.
+            input_range: the input value range the image in [0, 1] is mapped onto.
+            preprocess: a function of backend tensors applied after that
+                (e.g. ``keras.applications.xception.preprocess_input``).
+            progress: optional ``progress(done, total)`` called every step.
+
+        Returns:
+            list with one record (see :meth:`log_activations`), plus ``quality``.
+
+        Raises:
+            ValueError, TypeError: a bad step, layer, channel or setting;
+                nothing is written then.
+        """
+        self.check_step(step)
+        job = self.features_job(model, layer, channels, objective=objective, directions=directions, steps=steps,
+                                size=size, seed=seed, input_range=input_range, preprocess=preprocess,
+                                progress=progress)
+        return self.write(step, [job], model=model)
+
+    def features_job(self, model, layer, channels=None, *, objective="channel", directions=None, steps=256,
+                     size=None, seed=0, input_range=(0.0, 255.0), preprocess=None, progress=None):
+        """The ``features`` grid job of :meth:`log_features`, optimised now, not written.
+
+        The callback runs this on the training thread and writes the job later.
+        """
+        from tb_featureviz import featurevis
+
+        key = (id(model), layer if isinstance(layer, str) else id(layer), size, objective,
+               tuple(input_range), id(preprocess))
+        visualizer = self._visualizers.get(key)
+        if visualizer is None or visualizer.model is not model:
+            visualizer = featurevis.FeatureVisualizer(model, layer, size=size, objective=objective,
+                                                      input_range=input_range, preprocess=preprocess)
+            self._visualizers[key] = visualizer
+        result = visualizer.run(channels, steps=steps, seed=seed, directions=directions, progress=progress)
+        return featurevis.features_job(result)
+
     def snapshot_kernels(self, model, layers=None):
         """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.
 
@@ -226,7 +283,7 @@ class FeatureVizLogger:
         """
         capture.check_model(model, _OWNER, feature_maps=False)
         selection = capture.select_filter_layers(model, layers)
-        self._report_skipped(selection.skipped, "filters")
+        self.report_skipped(selection.skipped, "filters")
         return {name: copy.arrays for name, copy in capture.capture_kernels(selection.layers).items()}
 
     def log_scalar(self, tag, value, step):
@@ -253,7 +310,7 @@ class FeatureVizLogger:
         with self._write_lock:
             step = self.check_step(step)
             self._report_caps(grid_jobs)
-            drawn = self._draw(grid_jobs)
+            drawn = self._drawer.draw(grid_jobs)
             missing = self.writer.reopen_if_missing()
             if missing is not None:
                 warnings.warn(
@@ -307,9 +364,7 @@ class FeatureVizLogger:
     def close(self):
         """Flush and close the writer and the drawing threads. Idempotent."""
         self.writer.close()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._drawer.close()
 
     def __enter__(self):
         return self
@@ -330,23 +385,13 @@ class FeatureVizLogger:
             style["max_channels"] = self.max_channels
         return style
 
-    def _draw(self, grid_jobs):
-        """Draw ``grid_jobs`` on the worker threads; results in job order."""
-        if not grid_jobs:
-            return []
-        if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="featureviz")
-        # Largest first, so that the last job to finish is a small one.
-        order = sorted(range(len(grid_jobs)), key=lambda i: -sum(s.size for s in grid_jobs[i].samples))
-        futures = {i: self._pool.submit(jobs.draw_job, grid_jobs[i], self.compress_level) for i in order}
-        return [futures[i].result() for i in range(len(grid_jobs))]
-
     def _report_caps(self, grid_jobs):
         for job in grid_jobs:
             for key, message in jobs.cap_notes(job, self.max_mosaic_tiles):
                 self._warn_once(key, message)
 
-    def _report_skipped(self, skipped, what):
+    def report_skipped(self, skipped, what):
+        """Warn once per layer about layers a selection reached but can't log."""
         for info, reason in skipped:
             self._warn_once((info.name, what), f"Not logging {what} of layer {info.name!r} ({info.class_name}): {reason}.")
 
