@@ -39,6 +39,8 @@ class GridJob:
         cols, pad, scale, symmetric, value_range: how to lay out and scale.
         record_extra: keys a kind adds to its record (e.g. ``quality`` of a
             ``features`` grid); JSON-ready, never overriding the shared keys.
+        capped_at: the ``max_channels`` that cut this grid's channels, or
+            None when it holds all the channels it was asked for.
     """
 
     layer: str
@@ -57,6 +59,7 @@ class GridJob:
     symmetric: bool = False
     value_range: tuple = None
     record_extra: dict = None
+    capped_at: int = None
 
 
 @dataclasses.dataclass
@@ -119,7 +122,8 @@ def cap_job(job, max_channels):
         cols = count
     else:
         raise ValueError(f"cap_job expects layouts 'tiles', 'matrix' or 'mosaic'. Received: {job.layout!r}")
-    return dataclasses.replace(job, samples=samples, channels=list(job.channels[:count]), cols=cols)
+    return dataclasses.replace(job, samples=samples, channels=list(job.channels[:count]), cols=cols,
+                               capped_at=count)
 
 
 def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_scale="channel",
@@ -159,6 +163,7 @@ def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_sc
             # A matrix is one image: one range makes its columns comparable.
             scale="layer" if tile_set.layout == "matrix" else filter_scale,
             symmetric=True,
+            capped_at=None if channels is None else len(channels),
         ), max_channels))
     return jobs
 
@@ -306,8 +311,8 @@ def cap_notes(job, max_mosaic_tiles):
         "Layer 'c' has 5 channels; logging channels 0..1 (max_channels=2). Records list the channels they hold."
     """
     notes = []
-    if len(job.channels) < job.total_channels:
-        keep = len(job.channels)
+    if job.capped_at is not None:
+        keep = job.capped_at
         notes.append(((job.layer, "cap"), (
             f"Layer {job.layer!r} has {job.total_channels} channels; logging channels 0..{keep - 1} "
             f"(max_channels={keep}). Records list the channels they hold.")))

@@ -1,0 +1,126 @@
+"""``tb-featureviz features``: feature visualizations of a layer's channels, with a progress bar.
+
+    tb-featureviz features --layer block4_sepconv1 --channels 0-15 --logdir logs
+    tb-featureviz features --model my_model.keras --layer conv2 --channels 0,3,7 --steps 256 --logdir logs
+
+Optimises one image per channel, all channels in one batch (see
+:mod:`tb_featureviz.featurevis`), and writes them as a ``features`` grid with
+each channel's objective on its image and on noise, through
+:meth:`tb_featureviz.FeatureVizLogger.log_features`.
+"""
+
+import argparse
+import re
+import time
+
+from tb_featureviz.cli import backend as backend_lib
+from tb_featureviz.cli import models
+from tb_featureviz.cli.common import CommandError, check_logdir, size_text
+from tb_featureviz.cli.log import check_run_name, size_type, step_type
+
+NAME = "features"
+
+_RANGE = re.compile(r"(\d+)(?:-(\d+))?\Z")
+
+
+def channels_type(text):
+    """An argparse type: ``0-15``, ``0,3,7`` or a mix (``0-3,8``), as a sorted list without repeats.
+
+    Example:
+        >>> channels_type("0-3,8,2")
+        [0, 1, 2, 3, 8]
+    """
+    channels = set()
+    for part in text.split(","):
+        match = _RANGE.match(part.strip())
+        if not match or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise argparse.ArgumentTypeError(
+                f"expects channel numbers like 0-15 or 0,3,7. Received: {text!r}")
+        first, last = int(match[1]), int(match[2] if match[2] is not None else match[1])
+        channels.update(range(first, last + 1))
+    return sorted(channels)
+
+
+def count_type(text):
+    """An argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expects an int >= 1. Received: {text!r}")
+    return value
+
+
+def add_parser(commands, parents):
+    parser = commands.add_parser(
+        NAME, parents=parents, help="optimise the image each channel of a layer responds to most",
+        description="Feature visualization: for each channel, optimise the image that activates it most "
+                    "(all channels in one batch), and log them as a 'features' grid.",
+    )
+    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
+                        help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
+    parser.add_argument("--layer", required=True, help="the layer (qualified or plain name)")
+    parser.add_argument("--channels", type=channels_type, default=list(range(16)), metavar="0-15|0,3,7",
+                        help="channels to visualise (default 0-15)")
+    parser.add_argument("--steps", type=count_type, default=256, help="optimisation steps (default 256)")
+    parser.add_argument("--size", type=size_type, metavar="PIXELS",
+                        help="side of the optimised images (default 128, or what the model's input allows)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--step", type=step_type, default=0, help="the step to log at (default 0)")
+    parser.add_argument("--run", default="featureviz", help="run folder inside --logdir (default featureviz)")
+    parser.add_argument("--weights", metavar="imagenet|none|FILE",
+                        help="weights of a keras.applications model (default imagenet; random where offline)")
+    parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
+                        help="input size of a keras.applications model (default: its ImageNet size)")
+    parser.set_defaults(run_command=run)
+    return parser
+
+
+def run(args, console):
+    started = time.monotonic()
+    check_run_name(args.run)
+    check_logdir(args.logdir)
+    is_file = models.is_model_path(args.model)
+    if is_file:
+        models.check_model_file(args.model)
+        models.check_file_options(args.model, args.weights, args.image_size)
+    if args.seed < 0:
+        raise CommandError(f"--seed expects an int >= 0. Received: {args.seed}")
+
+    choice = backend_lib.choose_backend(args.backend)
+    if choice.note:
+        console.note(choice.note)
+    backend = backend_lib.import_keras(choice, debug=args.debug)
+
+    from tb_featureviz import FeatureVizLogger
+
+    if not is_file:
+        models.find_application(args.model)
+    with console.phase(f"[1/2] Loading model {args.model} (Keras on {backend})"):
+        loaded = models.load(args.model, args.weights, args.image_size, note=console.note)
+    count = len(args.channels)
+    label = f"[2/2] Optimising {count} channel{'s' if count != 1 else ''} of {args.layer}"
+    with FeatureVizLogger(args.logdir, args.run) as logger:
+        with console.bar(args.steps, label, unit="steps") as bar:
+            def progress(done, total):
+                bar.advance(1)
+
+            (record,) = logger.log_features(
+                loaded.model, args.layer, args.step, args.channels, steps=args.steps, size=args.size,
+                seed=args.seed, preprocess=loaded.preprocess, progress=progress,
+            )
+    ratios = [r for r in (record.get("quality") or {}).get("ratio", []) if r is not None]
+    weak = sum(1 for r in ratios if r < 2)
+    console.result(
+        f"Wrote {count} feature visualizations ({size_text(logger.bytes_written)}) of {record['layer']} at step "
+        f"{args.step} to {logger.run_dir} in {time.monotonic() - started:.1f} s"
+    )
+    if ratios:
+        median = sorted(ratios)[len(ratios) // 2]
+        console.result(f"Objective vs noise: median {median:.1f}x" +
+                       (f"; {weak} channel{'s' if weak != 1 else ''} below 2x (likely not a real visualization)"
+                        if weak else ""))
+    console.result(f"See them:  tb-featureviz board --logdir {args.logdir}  (Features tab)")
+    return 0
