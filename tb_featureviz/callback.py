@@ -320,6 +320,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             captured = self._capture(step) if fresh else step_jobs.CapturedStep(step, [], {})
         except Exception as error:  # noqa: BLE001 - a logging failure must not end training
             if strict:
+                self._close()
                 raise
             self._warn(step, error)
             return
@@ -387,8 +388,15 @@ class FeatureVizCallback(keras.callbacks.Callback):
             stacklevel=2,
         )
 
+    def _close(self):
+        # Keras skips on_train_end when a hook raises: without this the event
+        # file stays open (a ResourceWarning when it is collected).
+        self._background.drain()
+        self._logger.close()
+
     def _raise_failure(self):
         if self._failure is not None:
             step, error = self._failure
             self._failure = None
+            self._close()
             raise RuntimeError(f"{_OWNER} could not log step {step}: {type(error).__name__}: {error}") from error

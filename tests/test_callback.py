@@ -335,6 +335,8 @@ def test_strict_failure_stops_training(tmp_path):
     with pytest.raises(RuntimeError, match="FeatureVizCallback could not log step 4: OSError: disk full"):
         model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[callback])
     assert int(model.optimizer.iterations.numpy()) < 12
+    # Keras skips on_train_end when a hook raises: the callback closed its event file itself.
+    assert not callback.logger.writer._file.is_open
 
 
 def test_worker_that_must_not_write_computes_but_writes_nothing(tmp_path, monkeypatch):
