@@ -121,6 +121,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
         features_channels: the first this many channels of each, or a list.
         features_steps: optimisation steps per visualization. ``preprocess``
             is applied inside it too, to backend tensors.
+        features_size: side of the optimised images (default: 128, or
+            what a fixed model input allows).
         on_logged_step: optional ``function(step, records)`` called after
             each write of this callback, on the thread that wrote it (the
             background thread by default), in step order; ``records`` are
@@ -136,7 +138,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
     def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
                  preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
                  strict=False, background=True, workers=None, features_every=None, features_layers=None,
-                 features_channels=16, features_steps=128, on_logged_step=None):
+                 features_channels=16, features_steps=128, features_size=None, on_logged_step=None):
         super().__init__()
         self.features_every = arguments.check_count(_OWNER, "features_every", features_every, allow_none=True)
         self.features_steps = arguments.check_count(_OWNER, "features_steps", features_steps)
@@ -145,6 +147,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         self.features_channels = [arguments.check_count(_OWNER, "features_channels", c, minimum=0)
                                   for c in features_channels]
         self.features_layers = features_layers
+        self.features_size = arguments.check_count(_OWNER, "features_size", features_size, allow_none=True)
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
             raise ValueError(f"{_OWNER} expects unit in {UNITS}. Received: unit={unit!r}")
@@ -351,7 +354,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if self.features_every is not None and (self._logged_count - 1) % self.features_every == 0:
             activation_jobs += [
                 self._logger.features_job(self._viz_model, layer, self.features_channels,
-                                          steps=self.features_steps, preprocess=self.preprocess)
+                                          steps=self.features_steps, size=self.features_size,
+                                          preprocess=self.preprocess)
                 for layer in self._features_layers()
             ]
         return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters))
