@@ -87,13 +87,19 @@ def features_job(result):
 
     Kind ``features``, layout ``tiles``, fixed scale 0..255, so each
     record's ``lo``/``hi`` are 0 and 255 and the PNG shows the images as
-    they are.
+    they are. The record adds ``quality`` (:func:`quality_record`) and
+    ``optimisation`` (objective, steps, size, seed, learning rate).
     """
     return jobs.GridJob(
         layer=result.layer, class_name=result.class_name, kind=KIND, layout="tiles",
         samples=[result.images], channels=[int(c) for c in result.channels],
         total_channels=int(result.total_channels), source_shape=tuple(result.images.shape),
         scale="fixed", value_range=(0.0, 255.0),
+        record_extra={
+            "quality": quality_record(result),
+            "optimisation": {"objective": result.objective, "steps": result.steps, "size": result.size,
+                             "seed": result.seed, "learning_rate": result.learning_rate},
+        },
     )
 
 
@@ -110,6 +116,51 @@ def _resolve_layer(model, layer):
         raise ValueError(
             f"{_OWNER} expects one layer. Received: {layer!r}, which selects {[i.name for i in chosen]}")
     return chosen[0]
+
+
+def _plain_relu(layer):
+    if isinstance(layer, keras.layers.ReLU):
+        return layer.max_value is None and not layer.negative_slope and not layer.threshold
+    return isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.relu
+
+
+def _pre_activation(model, info):
+    """The layer whose output a plain ReLU target layer takes (same nesting), or None.
+
+    The visualizer then truncates there and applies the ReLU itself, so it
+    can redirect the gradient of a ReLU that is off everywhere.
+    """
+    if not _plain_relu(info.layer):
+        return None
+    for node in getattr(info.layer, "_inbound_nodes", []):
+        tensors = node.input_tensors
+        history = getattr(tensors[0], "_keras_history", None) if len(tensors) == 1 else None
+        if history is None:
+            continue
+        for candidate in layer_lib.walk_layers(model):
+            if candidate.layer is history.operation and candidate.path == info.path:
+                return candidate
+    return None
+
+
+def redirected_objective(pre_activation, objective, vectors):
+    """Per-sample objective of ``relu(pre_activation)``, with a redirected gradient (graph code).
+
+    The value is the objective of the ReLU's output. Where no gradient gets
+    through a sample's ReLU (every unit its objective reads is off, as on
+    the flat grey start for many selective channels), the gradient is that
+    of the same objective on the pre-activation, which turns the units on;
+    then the ReLU's own gradient takes over. Lucid redirects ReLU gradients
+    like this for its first 16 steps; here a sample is redirected whenever,
+    and only while, it would get no gradient at all.
+    """
+    ops = keras.ops
+    post = ops.relu(pre_activation)
+    value = params.objective_values(post, objective, vectors, ops=ops)
+    reach = params.objective_values(post, objective, ops.abs(vectors), ops=ops)
+    dead = ops.cast(ops.less_equal(reach, 0.0), "float32")
+    linear = params.objective_values(pre_activation, objective, vectors, ops=ops)
+    return value + dead * (linear - ops.stop_gradient(linear))
 
 
 def _fixed_input_size(model):
@@ -158,6 +209,10 @@ class FeatureVisualizer:
         self.model = model
         self.info = _resolve_layer(model, layer)
         self.objective = objective
+        out_shape = layer_lib.output_shape(self.info.layer)
+        if out_shape is None or len(out_shape) != 4:
+            raise ValueError(f"{_OWNER} expects a layer with a 4-D output. Received: layer "
+                             f"{self.info.name!r} with output shape {out_shape}")
         self._format = activations.model_data_format(model, [self.info])
         input_shape = _fixed_input_size(model)
         spatial = input_shape[2:] if self._format == "channels_first" else input_shape[1:3]
@@ -179,12 +234,13 @@ class FeatureVisualizer:
         lo, hi = (float(v) for v in input_range)
         self.input_range = (lo, hi)
         self._preprocess = preprocess
-        self.truncated = activations.ActivationExtractor(model, [self.info])._extractor
-        out_shape = layer_lib.output_shape(self.info.layer)
-        if out_shape is None or len(out_shape) != 4:
-            raise ValueError(f"{_OWNER} expects a layer with a 4-D output. Received: layer "
-                             f"{self.info.name!r} with output shape {out_shape}")
         self.total_channels = int(out_shape[1] if self._format == "channels_first" else out_shape[-1])
+        #: For a plain ReLU layer, the layer feeding it: the model is truncated
+        #: there and the ReLU applied here (see :func:`redirected_objective`).
+        self.pre_activation = _pre_activation(model, self.info)
+        # The extractor's model: from the model's inputs to the layer, outer
+        # layers in front of a nested base included.
+        self.truncated = activations.ActivationExtractor(model, [self.pre_activation or self.info])._extractor
         self._steps = {}
 
     def forward(self, canvas, call=None):
@@ -230,13 +286,17 @@ class FeatureVisualizer:
     def objective_of(self, spectrum, transforms, vectors, call=None):
         """Per-sample objective ``[B]`` of spectra seen through ``transforms`` (graph code)."""
         ops = keras.ops
-        canvas = self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms)
-        return params.objective_values(self.forward(canvas, call), self.objective, vectors, ops=ops)
+        acts = self.forward(self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms), call)
+        if self.pre_activation is not None:
+            return redirected_objective(acts, self.objective, vectors)
+        return params.objective_values(acts, self.objective, vectors, ops=ops)
 
     def image_objective(self, images, vectors, call=None):
         """Per-sample objective ``[B]`` of images ``[B, size, size, 3]`` in [0, 1], centred."""
-        return params.objective_values(self.forward(self.pad(images), call), self.objective, vectors,
-                                       ops=keras.ops)
+        acts = self.forward(self.pad(images), call)
+        if self.pre_activation is not None:
+            acts = keras.ops.relu(acts)
+        return params.objective_values(acts, self.objective, vectors, ops=keras.ops)
 
     def run(self, channels=None, *, steps=512, seed=0, learning_rate=params.LEARNING_RATE,
             directions=None, batch_size=None, progress=None):

@@ -101,8 +101,9 @@ class _TensorFlowStep(_Step):
 
     def call(self, spectrum, m, v, t, learning_rate, transforms, vectors):
         # Scalars as tensors: a new Python number would retrace the function.
-        return self._step(spectrum, m, v, self._tf.constant(t, self._tf.float32),
-                          self._tf.constant(learning_rate, self._tf.float32), transforms, vectors)
+        tf = self._tf
+        return self._step(spectrum, m, v, tf.constant(t, tf.float32), tf.constant(learning_rate, tf.float32),
+                          transforms, vectors)
 
     def image_objective(self, images, vectors):
         return self._evaluate(images, vectors)
@@ -151,7 +152,8 @@ class _JaxStep(_Step):
 
     def call(self, spectrum, m, v, t, learning_rate, transforms, vectors):
         trainable, non_trainable = self._current
-        return self._step(spectrum, m, v, self._jnp.float32(t), self._jnp.float32(learning_rate),
+        jnp = self._jnp
+        return self._step(spectrum, m, v, jnp.float32(t), jnp.float32(learning_rate),
                           trainable, non_trainable, transforms, vectors)
 
     def image_objective(self, images, vectors):
