@@ -26,6 +26,7 @@ import numpy as np
 import keras
 
 from tb_featureviz import featurevis_params as params
+from tb_featureviz import tensors
 
 
 def make_step(visualizer):
@@ -63,14 +64,14 @@ class _Step:
                                                keras.ops.convert_to_tensor(transform, "float32"), vectors)
             history.append(values)
             tick()
-        history = np.stack([keras.ops.convert_to_numpy(h) for h in history]).astype(np.float32)
-        return keras.ops.convert_to_numpy(spectrum).astype(np.float32), history
+        history = np.stack([tensors.to_numpy(h) for h in history]).astype(np.float32)
+        return tensors.to_numpy(spectrum).astype(np.float32), history
 
     def evaluate(self, images, vectors):
         """Per-sample objective of images ``[B, size, size, 3]`` in [0, 1], centred: float64 ``[B]``."""
         values = self.image_objective(keras.ops.convert_to_tensor(images, "float32"),
                                       keras.ops.convert_to_tensor(vectors, "float32"))
-        return keras.ops.convert_to_numpy(values).astype(np.float64)
+        return tensors.to_numpy(values).astype(np.float64)
 
 
 class _TensorFlowStep(_Step):
