@@ -37,9 +37,9 @@ What it writes, and when:
 
 Everything is written through the logger's own event file, never the
 default ``tf.summary`` writer, so it stays out of the runs of Keras'
-``TensorBoard`` callback. Under ``tf.distribute`` every worker computes and
-only the one where ``strategy.extended.should_save_summary`` is true (the
-chief) writes. Drawing, PNG encoding and writing run on a background thread;
+``TensorBoard`` callback. In distributed training every worker computes and
+only the chief writes (see :mod:`tb_featureviz.distribution`: ``tf.distribute``'s
+``should_save_summary``, JAX process 0, torch rank 0). Drawing, PNG encoding and writing run on a background thread;
 training waits only for the probe batch's forward pass and a copy of the
 kernels, and ``on_train_end`` waits for the last write.
 
