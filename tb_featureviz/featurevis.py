@@ -241,6 +241,7 @@ class FeatureVisualizer:
         # The extractor's model: from the model's inputs to the layer, outer
         # layers in front of a nested base included.
         self.truncated = activations.ActivationExtractor(model, [self.pre_activation or self.info])._extractor
+        self._native_transform = keras.backend.backend() == "tensorflow"
         self._steps = {}
 
     def forward(self, canvas, call=None):
@@ -272,13 +273,31 @@ class FeatureVisualizer:
         return keras.ops.pad(images, ((0, 0), (before, after), (before, after), (0, 0)),
                              constant_values=params.FILL)
 
-    def transform(self, images, transforms):
-        """Canvases of ``images`` seen through ``transforms`` ``[B, 8]`` (graph code).
+    def transform_inputs(self, affine):
+        """What :meth:`transform` takes for ``affine`` maps ``[..., 2, 3]`` (numpy).
 
-        The values of :func:`tb_featureviz.featurevis_params.sample_canvas`;
-        the transforms come from
-        :func:`tb_featureviz.featurevis_params.projective_transforms`.
+        TensorFlow runs the transform as its native op
+        (``keras.ops.image.affine_transform``, 8-vectors): the gather of
+        :func:`tb_featureviz.featurevis_params.sample_canvas` has a scatter
+        for gradient, several times the cost of the op on TensorFlow's CPU.
+        JAX and torch run that gather itself (the maps as they are): Keras'
+        JAX affine transform costs several times more there.
         """
+        if self._native_transform:
+            return params.projective_transforms(affine, self.size, self.canvas)
+        return np.asarray(affine, np.float32)
+
+    def transform(self, images, transforms):
+        """Canvases of ``images`` seen through ``transforms`` (graph code).
+
+        The values of :func:`tb_featureviz.featurevis_params.sample_canvas`
+        on every backend; ``transforms`` come from :meth:`transform_inputs`.
+        On TensorFlow the op's registered gradient maps the gradient back
+        by the inverse transform, as Lucid's rotate did; JAX and torch
+        differentiate the sampling exactly.
+        """
+        if not self._native_transform:
+            return params.sample_canvas(images, transforms, self.canvas, ops=keras.ops)
         return keras.ops.image.affine_transform(
             self.pad(images), transforms, interpolation="bilinear", fill_mode="constant",
             fill_value=params.FILL, data_format="channels_last")
@@ -355,9 +374,8 @@ class FeatureVisualizer:
         if step is None:
             step = self._steps[count] = steps_lib.make_step(self)
         spectrum = np.stack([params.initial_spectrum(seed, key, self.param) for key in keys])
-        transforms = np.stack([params.projective_transforms(params.affine_from_draws(
-            params.random_draws(seed, key, steps), self.size, self.canvas), self.size, self.canvas)
-            for key in keys], axis=1)
+        transforms = np.stack([self.transform_inputs(params.affine_from_draws(
+            params.random_draws(seed, key, steps), self.size, self.canvas)) for key in keys], axis=1)
         final, history = step.optimise(spectrum, transforms, vectors, learning_rate, tick)
         images = params.to_uint8(params.spectrum_to_image(final, self.param))
         noise = np.stack([params.noise_image(seed, key, self.size) for key in keys])

@@ -15,7 +15,7 @@ take the array namespace as ``ops``: ``numpy`` (the default, for tests and
 reference values) or ``keras.ops`` (inside the step, on any backend), so
 the recipe is written once. The inverse FFT is two fixed real matrix
 products (:func:`irfft2_bases`): identical on every backend, and cheap next
-to the model. The transform's reference is :func:`sample_canvas`; the step
+to the model. The transform is :func:`sample_canvas`; on TensorFlow the step
 runs it as ``keras.ops.image.affine_transform`` (:func:`projective_transforms`).
 
 Every random draw of a sample comes from its own generator, seeded by
@@ -282,11 +282,10 @@ def sample_canvas(images, affine, canvas, ops=np):
     far outside reads only border pixels. ``ops`` is ``numpy`` or
     ``keras.ops``; the gradient reaches ``images`` only.
 
-    This is the reference definition. The compiled step gets the same
-    values from ``keras.ops.image.affine_transform`` (a native op on each
-    backend, see :func:`projective_transforms`): the gather here has a
-    scatter for gradient, which costs TensorFlow on CPU several times the
-    transform itself.
+    The compiled step runs this on JAX and torch; on TensorFlow it gets the
+    same values from ``keras.ops.image.affine_transform``
+    (:func:`projective_transforms`): there the gather's gradient, a
+    scatter, costs several times the native op.
     """
     batch, height, width = int(images.shape[0]), int(images.shape[1]), int(images.shape[2])
     padded = ops.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="constant", constant_values=FILL)

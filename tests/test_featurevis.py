@@ -275,7 +275,7 @@ def test_compiled_transform_equals_reference(size, canvas):
     assert (vis.size, vis.canvas) == (size, canvas)
     images = np.random.default_rng(6).random((4, size, size, 3)).astype(np.float32)
     affine = P.affine_from_draws(P.random_draws(0, 3, 4), size, canvas)
-    got = vis.transform(images, P.projective_transforms(affine, size, canvas))
+    got = vis.transform(images, vis.transform_inputs(affine))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(got), P.sample_canvas(images, affine, canvas), atol=2e-5)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(vis.pad(images)),
                                   P.sample_canvas(images, P.centred_affine(size, canvas, 4), canvas))
