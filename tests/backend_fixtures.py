@@ -92,15 +92,24 @@ def run_workers(mode, count, logdir, backend):
     env["KERAS_BACKEND"] = backend
     env["JAX_PLATFORMS"] = "cpu"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    commands = [[sys.executable, "-m", "tests.backend_fixtures", mode, str(index), port, str(logdir)]
+                for index in range(count)]
+    return run_json_processes(commands, env)
+
+
+def run_json_processes(commands, env, timeout=TIMEOUT):
+    """Start every command at once, wait for all (bounded); return the JSON line each printed last.
+
+    A process that fails (or runs past ``timeout``) fails the test with the end of its output.
+    """
     processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.backend_fixtures", mode, str(index), port, str(logdir)],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for index in range(count)
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for command in commands
     ]
     outputs = []
     try:
         for process in processes:
-            out, _ = process.communicate(timeout=TIMEOUT)
+            out, _ = process.communicate(timeout=timeout)
             outputs.append(out)
     finally:
         for process in processes:

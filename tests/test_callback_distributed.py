@@ -10,7 +10,6 @@ import glob
 import json
 import os
 import socket
-import subprocess
 import sys
 
 import numpy as np
@@ -55,27 +54,11 @@ def free_ports(count):
 
 
 def run_processes(argument_lists):
-    """Start all, wait for all (bounded); return the JSON line each printed last."""
-    processes = [
-        subprocess.Popen([sys.executable, os.path.abspath(__file__)] + args, cwd=ROOT, env=environment(),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for args in argument_lists
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            out, _ = process.communicate(timeout=TIMEOUT)
-            outputs.append(out)
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    results = []
-    for process, out in zip(processes, outputs):
-        assert process.returncode == 0, out[-4000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    """Run this file as a script once per argument list; the JSON line each printed last."""
+    from tests.backend_fixtures import run_json_processes
+
+    return run_json_processes([[sys.executable, os.path.abspath(__file__)] + args for args in argument_lists],
+                              environment(), TIMEOUT)
 
 
 def check_event_files(logdir):
