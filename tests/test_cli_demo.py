@@ -34,28 +34,30 @@ def tiny_xception(monkeypatch):
     monkeypatch.setattr(models, "load_application", load_application)
 
 
-def run_tiny_demo(logdir, epochs, freq):
+def run_tiny_demo(logdir, epochs, freq, features_steps=0):
     out, err = io.StringIO(), io.StringIO()
     console = common.Console("demo", out, err)
     run_dir = demo.run_demo(str(logdir), console, "none", image_size=16, epochs=epochs, per_class=2, batch_size=2,
-                            freq=freq)
+                            freq=freq, features_steps=features_steps, features_layer="block2_sepconv1")
     return run_dir, out.getvalue().splitlines(), err.getvalue().splitlines()
 
 
 def test_demo_prints_phases_and_a_bar_over_logged_steps(tmp_path, tiny_xception):
-    run_dir, out, err = run_tiny_demo(tmp_path / "logs", epochs=1, freq=1)
+    run_dir, out, err = run_tiny_demo(tmp_path / "logs", epochs=1, freq=1, features_steps=2)
     assert out[:3] == [
         "[1/4] Loading Xception (16x16)",
         "[2/4] Making 4 augmented crops of the 2 bundled photos",
         "[3/4] Fine-tuning phase 1: tiny (16x16, random weights) frozen, training the head for 1 epoch",
     ]
     # Step 0 and one epoch per phase; 4 crops in batches of 2 make 2 steps per epoch. A grid per
-    # probe image; the probe images themselves are written with the first step only.
+    # probe image; the probe images themselves are written with the first step only; the feature
+    # visualization at the first and the last logged step only.
+    features = " incl. block2_sepconv1's feature visualization"
     assert out[3:7] == [
-        "Logged steps 1/3 (step 0, 11 grids)",
+        f"Logged steps 1/3 (step 0, 12 grids{features})",
         "Logged steps 2/3 (step 2, 9 grids)",
         "[4/4] Fine-tuning phase 2: base unfrozen, training everything for 1 epoch",
-        "Logged steps 3/3 (step 4, 9 grids)",
+        f"Logged steps 3/3 (step 4, 10 grids{features})",
     ]
     assert re.fullmatch(rf"Wrote {re.escape(run_dir)}: 3 logged steps up to step 4; final loss \d+\.\d{{3}}, "
                         r"accuracy \d\.\d\d \(\d+ s\)", out[7]), out[7]
@@ -67,6 +69,7 @@ def test_demo_prints_phases_and_a_bar_over_logged_steps(tmp_path, tiny_xception)
                    "(max_channels=64)"]
     written = tensors_by_tag(run_dir)
     assert sorted(step for step, _ in written["featureviz/tiny_base/block2_sepconv1/activations"]) == [0, 2, 4]
+    assert sorted(step for step, _ in written["featureviz/tiny_base/block2_sepconv1/features"]) == [0, 4]
 
 
 @pytest.mark.parametrize("epochs, freq", [(3, 2), (2, 3)])
@@ -113,10 +116,12 @@ def test_demo_command_with_xception(tmp_path):
         "[2/4] Making 4 augmented crops of the 2 bundled photos",
         "[3/4] Fine-tuning phase 1: Xception (71x71, random weights) frozen, training the head for 1 epoch",
     ]
+    features = " incl. block4_sepconv1's feature visualization"
     assert [line for line in out if line.startswith("Logged steps")] == [
-        "Logged steps 1/3 (step 0, 31 grids)", "Logged steps 2/3 (step 1, 29 grids)",
-        "Logged steps 3/3 (step 2, 29 grids)"]
+        f"Logged steps 1/3 (step 0, 32 grids{features})", "Logged steps 2/3 (step 1, 29 grids)",
+        f"Logged steps 3/3 (step 2, 30 grids{features})"]
     assert out[-2:] == [f"Now run:  tb-featureviz board --logdir {logdir}",
                         "and open the Feature maps tab at the URL it prints (it ends in #featureviz)."]
     written = tensors_by_tag(str(logdir / "featureviz"))
     assert sorted(step for step, _ in written["featureviz/xception/block14_sepconv2/activations"]) == [0, 1, 2]
+    assert sorted(step for step, _ in written["featureviz/xception/block4_sepconv1/features"]) == [0, 2]

@@ -328,6 +328,13 @@ def test_demo_zero_epochs(files):
     ))
 
 
+@pytest.mark.parametrize("value", ["-1", "two"])
+def test_demo_bad_features_steps(files, value):
+    assert_error(run_cli("demo", "--features-steps", value, "--logdir", files / "logs"), 2, (
+        f"tb-featureviz demo: error: --features-steps expects an int >= 0. Received: {value!r}"
+    ))
+
+
 def test_demo_unwritable_logdir(tmp_path):
     logdir, error = _unwritable_logdir(tmp_path)
     assert_error(run_cli("demo", "--logdir", logdir), 2, (
