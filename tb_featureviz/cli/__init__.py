@@ -7,7 +7,7 @@
     tb-featureviz demo --logdir logs/demo           # fine-tune Xception offline, logging every epoch
 
 One module per subcommand (``log.py``, ``features.py``, ``board.py``, ``demo.py``), each with
-``NAME``, ``add_parser(commands, parents)`` and ``run(args, console)`` (and
+``NAME``, ``HELP``, ``DESCRIPTION`` (``EPILOG``), ``add_arguments(parser)`` and ``run(args, console)`` (and
 ``USES_KERAS = False`` if it takes no ``--backend``); a new subcommand adds
 its module to ``COMMANDS``. What they share (the error and
 output conventions, the bundled photos, progress) is in ``common.py``; the
@@ -68,7 +68,10 @@ def build_parser():
     parser.commands = {}
     for module in COMMANDS:
         parents = [keras_backend, debug] if getattr(module, "USES_KERAS", True) else [debug]
-        command = module.add_parser(commands, parents)
+        command = commands.add_parser(module.NAME, parents=parents, help=module.HELP,
+                                      description=module.DESCRIPTION, epilog=getattr(module, "EPILOG", None))
+        module.add_arguments(command)
+        command.set_defaults(run_command=module.run)
         command.prog = f"{PROG} {module.NAME}"
         parser.commands[module.NAME] = command
     return parser

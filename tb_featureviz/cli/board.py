@@ -68,19 +68,18 @@ def port_type(text):
     return value
 
 
-def add_parser(commands, parents):
-    parser = commands.add_parser(
-        NAME, parents=parents, help="start TensorBoard with every step kept and print the Feature maps URL",
-        description="Start TensorBoard on a log directory with --samples_per_plugin=images=0,featureviz=0 "
-                    "and print the URL of the Feature maps tab. Ctrl-C stops it.",
-    )
+#: One line for ``tb-featureviz --help``; the description heads the subcommand's ``--help``.
+HELP = "start TensorBoard with every step kept and print the Feature maps URL"
+DESCRIPTION = ("Start TensorBoard on a log directory with --samples_per_plugin=images=0,featureviz=0 "
+               "and print the URL of the Feature maps tab. Ctrl-C stops it.")
+
+
+def add_arguments(parser):
     parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine "
                                                            "only; 0.0.0.0 serves every interface)")
     parser.add_argument("--port", type=port_type, default=None,
                         help=f"port (default {DEFAULT_PORT}, or a free one when {DEFAULT_PORT} is taken)")
-    parser.set_defaults(run_command=run)
-    return parser
 
 
 def _bind(host, port):

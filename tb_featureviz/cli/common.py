@@ -14,6 +14,7 @@ Conventions (each subcommand keeps them):
 Nothing here imports Keras: a usage error is reported before Keras loads.
 """
 
+import argparse
 import os
 import re
 import sys
@@ -45,6 +46,26 @@ class CommandError(Exception):
     def __init__(self, message, status=EXIT_USAGE):
         super().__init__(message)
         self.status = status
+
+
+def whole_number(minimum, note=""):
+    """An argparse type: an int >= ``minimum``; the error says ``expects an int >= N{note}``.
+
+    Example:
+        >>> whole_number(1, " (pixels)")("71")
+        71
+    """
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expects an int >= {minimum}{note}. Received: {text!r}")
+        return value
+
+    return parse
 
 
 def one_line(text):

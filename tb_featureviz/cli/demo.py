@@ -10,13 +10,12 @@ network: its pictures ship inside the package, and it says clearly when the
 ImageNet weights can't be downloaded and random ones are used instead.
 """
 
-import argparse
 import os
 import time
 
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
-from tb_featureviz.cli.common import SAMPLES, CommandError, WarningSummary, check_logdir
+from tb_featureviz.cli.common import SAMPLES, CommandError, WarningSummary, check_logdir, whole_number
 
 NAME = "demo"
 
@@ -39,34 +38,17 @@ FEATURES_STEPS = 8
 QUICK_FEATURES_STEPS = 8
 
 
-def positive_int(text):
-    """An argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expects an int >= 1. Received: {text!r}")
-    return value
+positive_int = whole_number(1)
+count_type = whole_number(0)
 
 
-def count_type(text):
-    """An argparse type: an int >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expects an int >= 0. Received: {text!r}")
-    return value
+#: One line for ``tb-featureviz --help``; the description heads the subcommand's ``--help``.
+HELP = "fine-tune Xception on the bundled photos and log everything (offline)"
+DESCRIPTION = ("Fine-tune Xception on two bundled photos (frozen base, then unfrozen) with "
+               "FeatureVizCallback logging every epoch.")
 
 
-def add_parser(commands, parents):
-    parser = commands.add_parser(
-        NAME, parents=parents, help="fine-tune Xception on the bundled photos and log everything (offline)",
-        description="Fine-tune Xception on two bundled photos (frozen base, then unfrozen) with "
-                    "FeatureVizCallback logging every epoch.",
-    )
+def add_arguments(parser):
     parser.add_argument("--logdir", default="featureviz-demo-logs", help="TensorBoard log directory")
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|FILE",
                         help="'imagenet' (random where it can't be downloaded), 'none' or a weights file")
@@ -82,8 +64,6 @@ def add_parser(commands, parents):
     parser.add_argument("--quick", action="store_true",
                         help=f"a check in seconds: --image-size {MIN_IMAGE_SIZE} --epochs 1 --per-class 2 "
                              f"--features-steps {QUICK_FEATURES_STEPS}, run eagerly")
-    parser.set_defaults(run_command=run)
-    return parser
 
 
 def demo_dataset(image_size, per_class, seed=0):

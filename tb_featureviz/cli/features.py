@@ -15,7 +15,7 @@ import time
 
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
-from tb_featureviz.cli.common import CommandError, check_logdir, size_text
+from tb_featureviz.cli.common import CommandError, check_logdir, size_text, whole_number
 from tb_featureviz.cli.log import check_run_name, size_type, step_type
 
 NAME = "features"
@@ -41,23 +41,16 @@ def channels_type(text):
     return sorted(channels)
 
 
-def count_type(text):
-    """An argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expects an int >= 1. Received: {text!r}")
-    return value
+count_type = whole_number(1)
 
 
-def add_parser(commands, parents):
-    parser = commands.add_parser(
-        NAME, parents=parents, help="optimise the image each channel of a layer responds to most",
-        description="Feature visualization: for each channel, optimise the image that activates it most "
-                    "(all channels in one batch), and log them as a 'features' grid.",
-    )
+#: One line for ``tb-featureviz --help``; the description heads the subcommand's ``--help``.
+HELP = "optimise the image each channel of a layer responds to most"
+DESCRIPTION = ("Feature visualization: for each channel, optimise the image that activates it most "
+               "(all channels in one batch), and log them as a 'features' grid.")
+
+
+def add_arguments(parser):
     parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
     parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
                         help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
@@ -74,8 +67,6 @@ def add_parser(commands, parents):
                         help="weights of a keras.applications model (default imagenet; random where offline)")
     parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
                         help="input size of a keras.applications model (default: its ImageNet size)")
-    parser.set_defaults(run_command=run)
-    return parser
 
 
 def run(args, console):

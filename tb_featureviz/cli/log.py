@@ -17,7 +17,7 @@ import time
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import (
-    SAMPLES, CommandError, WarningSummary, check_image_files, check_logdir, size_text,
+    SAMPLES, CommandError, WarningSummary, check_image_files, check_logdir, size_text, whole_number,
 )
 
 NAME = "log"
@@ -53,23 +53,17 @@ def channels_type(text):
     return value
 
 
-def size_type(text):
-    """An argparse type: an image size, an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expects an int >= 1 (pixels). Received: {text!r}")
-    return value
+#: An argparse type: an image size, an int >= 1.
+size_type = whole_number(1, " (pixels)")
 
 
-def add_parser(commands, parents):
-    parser = commands.add_parser(
-        NAME, parents=parents, help="log filters and feature maps of a model once (Xception and the cat by default)",
-        description="Log the filters and feature maps of a model for probe images, at one step.",
-        epilog="Put IMAGE arguments before --layers, or end the layer list with --.",
-    )
+#: One line for ``tb-featureviz --help``; the description heads the subcommand's ``--help``.
+HELP = "log filters and feature maps of a model once (Xception and the cat by default)"
+DESCRIPTION = "Log the filters and feature maps of a model for probe images, at one step."
+EPILOG = "Put IMAGE arguments before --layers, or end the layer list with --."
+
+
+def add_arguments(parser):
     parser.add_argument("images", nargs="*", metavar="IMAGE",
                         help="probe image files (default: the bundled cat, unless --sample is given)")
     parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
@@ -91,8 +85,6 @@ def add_parser(commands, parents):
     parser.add_argument("--preprocess", metavar="DOTTED.PATH",
                         help="function applied to the images, e.g. keras.applications.xception.preprocess_input "
                              "(default: the application's own; none for a model file; 'none' for none)")
-    parser.set_defaults(run_command=run)
-    return parser
 
 
 def check_run_name(run):
