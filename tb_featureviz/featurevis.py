@@ -14,7 +14,10 @@ as :class:`tb_featureviz.activations.ActivationExtractor` builds it: the
 outer layers in front of a nested base model (preprocessing) are part of
 the graph. It runs in inference mode; the model's weights and trainable
 flags are never changed. Results are deterministic given ``seed``, and a
-channel's image does not depend on the other channels in its batch.
+channel's image does not depend on the other channels in its batch. For a
+plain ReLU layer the model is truncated just before the ReLU, so that a
+channel that is off everywhere on the grey start still gets a gradient
+(:func:`redirected_objective`).
 
 Example:
     >>> result = visualize_features(model, "block4_sepconv1", range(16), steps=100)  # doctest: +SKIP
