@@ -7,7 +7,6 @@ Chromium through Playwright. Nothing here is imported by the package.
 """
 
 import contextlib
-import json
 import os
 import re
 import time
@@ -270,7 +269,7 @@ class TensorBoardServer:
         return body
 
     def get_json(self, path):
-        return json.loads(self.get(path))
+        return pf.fetch_json(self.url + path)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ or a ``SubprocessServerDataIngester`` running the Rust data server
 """
 
 import contextlib
+import json
 import os
 import shlex
 import socket
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -420,6 +422,28 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def client_get(client, route, **params):
+    """A GET of a plugin route through a werkzeug test client (``route`` may carry its query)."""
+    query = urllib.parse.urlencode(params)
+    return client.get(PREFIX + route + ("?" + query if query else ""))
+
+
+def client_json(client, route, code=200, **params):
+    """The JSON reply of a plugin route, checking its status and content type."""
+    reply = client_get(client, route, **params)
+    assert reply.status_code == code, reply.get_data(as_text=True)
+    assert reply.headers["Content-Type"] == "application/json"
+    return json.loads(reply.get_data())
+
+
+def fetch_json(url, code=200, timeout=10):
+    """The JSON reply of a GET over HTTP, checking its status and content type."""
+    status, headers, body = fetch(url, timeout)
+    assert status == code, body[:500]
+    assert headers["Content-Type"] == "application/json"
+    return json.loads(body)
 
 
 def fetch(url, timeout=10):

@@ -36,16 +36,8 @@ def served(request, logs):
         yield werkzeug_test.Client(app, wrappers.Response), request.param
 
 
-def get(client, route, **params):
-    query = urllib.parse.urlencode(params)
-    return client.get(pf.PREFIX + route + ("?" + query if query else ""))
-
-
-def get_json(client, route, code=200, **params):
-    reply = get(client, route, **params)
-    assert reply.status_code == code, reply.get_data(as_text=True)
-    assert reply.headers["Content-Type"] == "application/json"
-    return json.loads(reply.get_data())
+get = pf.client_get
+get_json = pf.client_json
 
 
 def featureviz_limit(load_fast):

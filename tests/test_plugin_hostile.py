@@ -8,7 +8,6 @@ own layer or step (a 404 that names them), never the run, never a 500.
 import json
 import os
 import time
-import urllib.parse
 
 import numpy as np
 import pytest
@@ -102,7 +101,7 @@ def client(request, hostile):
 
 
 def get(client, route, **params):
-    reply = client.get(pf.PREFIX + route + "?" + urllib.parse.urlencode(params))
+    reply = pf.client_get(client, route, **params)
     return reply.status_code, json.loads(reply.get_data())
 
 

@@ -1,6 +1,5 @@
 """Sample limits (``--samples_per_plugin``) and data that grows while served."""
 
-import json
 import os
 
 import numpy as np
@@ -24,10 +23,7 @@ def long_logs(tmp_path_factory):
     return logdir, {"long": pf.write_long_run(logdir)}
 
 
-def get_json(client, url):
-    reply = client.get(pf.PREFIX + url)
-    assert reply.status_code == 200, reply.get_data(as_text=True)
-    return json.loads(reply.get_data())
+get_json = pf.client_json
 
 
 @pytest.mark.parametrize("load_fast", LOADERS)

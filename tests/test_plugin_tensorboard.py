@@ -20,11 +20,7 @@ def logs(tmp_path_factory):
     return logdir, pf.write_logdir(logdir)
 
 
-def fetch_json(url):
-    status, headers, body = pf.fetch(url)
-    assert status == 200, body[:500]
-    assert headers["Content-Type"] == "application/json"
-    return json.loads(body)
+fetch_json = pf.fetch_json
 
 
 @pytest.mark.parametrize("load_fast", [False, True], ids=["load_fast=false", "load_fast=true"])
