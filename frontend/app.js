@@ -1,7 +1,7 @@
 // The panel's controller: owns the view state (mirrored in the URL hash),
 // asks the data layer, and hands results to the views. The views never
-// fetch; the data layer never touches the DOM; grids reach their panes
-// through paneloader.js.
+// fetch; the data layer never touches the DOM; the layer view's grids
+// reach their panes through layerpanes.js.
 
 import {Api} from './api.js';
 import {el, notice, replace} from './dom.js';
@@ -10,17 +10,17 @@ import {isRgb} from './colormap.js';
 import {channelAt, nextTile, nextZoom} from './geometry.js';
 import {kindLabel} from './layerhead.js';
 import {LayerList} from './layerlist.js';
+import {LayerPanes} from './layerpanes.js';
 import {LayerView} from './layerview.js';
 import {Toolbar} from './toolbar.js';
 import {ChannelPanel} from './channel.js';
 import {Charts} from './charts.js';
 import {PanelModel} from './model.js';
-import {Latest, clampSample, loadCompare, loadPane, loadProbe, servedStep} from './paneloader.js';
+import {Latest} from './paneloader.js';
 import {bindKeys, followParentTheme, parentIsTyping} from './frame.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
- * @typedef {import('./api.js').ShownGrid} ShownGrid
  * @typedef {import('./state.js').ViewState} ViewState
  */
 
@@ -33,15 +33,15 @@ export class App {
     this.model = new PanelModel();
     /** @type {ViewState} the model's view state, for short */
     this.state = this.model.state;
-    /** @type {?ShownGrid} the selected run's grid on screen */
-    this.shown = null;
-    /** @type {?(ShownGrid & {run: string})} the compared run's grid on screen */
-    this.compared = null;
-    this.latest = {run: new Latest(), grid: new Latest(), scalars: new Latest()};
+    this.latest = {run: new Latest(), scalars: new Latest()};
     this.gridFrameRequested = false;
     this.themed = false;
     this.focused = false;
     this.build();
+    this.panes = new LayerPanes({api: this.api, model: this.model, view: this.layerView,
+      showSteps: (steps, step) => this.showSteps(steps, step),
+      onDrawn: (grid) => this.toolbar.setColourless(isRgb(grid)),
+      onSettled: () => this.renderChannel()});
     bindKeys({
       channelOpen: () => this.channel.isOpen(),
       closeChannel: () => this.closeChannel(),
@@ -218,7 +218,7 @@ export class App {
     if (run) this.state.compare = run;
     else delete this.state.compare;
     this.model.commit();
-    this.loadGrid();
+    this.panes.load();
   }
 
   /** @param {string} name */
@@ -252,7 +252,7 @@ export class App {
     this.gridFrameRequested = true;
     requestAnimationFrame(() => {
       this.gridFrameRequested = false;
-      this.loadGrid();
+      this.panes.load();
     });
   }
 
@@ -261,14 +261,14 @@ export class App {
     this.state.sample = sample;
     this.renderSamples();
     this.model.commit();
-    this.loadGrid();
+    this.panes.load();
   }
 
   /** @param {string} cmap */
   setCmap(cmap) {
     this.state.cmap = cmap;
     this.model.commit();
-    this.layerView.recolour(this.shown, this.compared, this.model.look());
+    this.layerView.recolour(this.panes.shown, this.panes.compared, this.model.look());
     this.renderChannel();
   }
 
@@ -304,12 +304,12 @@ export class App {
       this.layerView.showNothingLogged(layer.name);
       this.channel.hide();
       this.model.commit();
-      this.showProbe(() => true);  // no grid load follows to supersede it
+      this.panes.showProbe(() => true);  // no grid load follows to supersede it
       return;
     }
     this.showSteps(steps, step);
     this.model.commit();
-    this.loadGrid();
+    this.panes.load();
   }
 
   /**
@@ -325,99 +325,6 @@ export class App {
   renderSamples() {
     this.layerView.samples.set(this.state.run ? this.model.sampleCount() : 0, this.state.sample,
         this.model.probeThumbnails());
-  }
-
-  // ---------------------------------------------------------------- the grids
-
-  /**
-   * Load and draw the selected grid, the probe image and the compared run.
-   *
-   * @param {boolean} [retried]  this is the retry at a step grid serves
-   */
-  async loadGrid(retried = false) {
-    const current = this.latest.grid.start();
-    const {run, layer, kind} = this.state;
-    const info = this.model.kindInfo();
-    if (!run || !layer || !kind || !info) return;
-    const sample = clampSample(this.state.sample, info.samples);
-    this.layerView.setBusy(true);
-    // A grid already on screen stays (dimmed) while the next one loads.
-    if (!this.shown) {
-      this.layerView.setMessage(notice('loading', `Loading step ${this.state.step ?? ''}…`));
-    }
-    const look = () => this.model.look();
-    const {step, compare} = this.state;
-    this.compared = null;
-    this.showProbe(current);
-    const comparing = loadCompare(this.api, this.layerView.comparePane,
-        {other: compare, run, layer, kind, step, sample, current, look}).then((compared) => {
-      if (current()) this.compared = compared;
-    });
-    const shown = await loadPane(this.api, this.layerView.pane, {
-      query: () => ({run, layer, kind, step: this.state.step, sample}),
-      current,
-      caption: (grid) => (this.state.compare ? `${run} · step ${grid.step}` :
-        `${kindLabel(kind)} · step ${grid.step}` +
-        (grid.num_samples > 1 ? ` · image ${grid.sample + 1}` : '')),
-      look,
-      failure: (err) => `Could not load ${kind} of “${layer}” at step ` +
-        `${this.state.step ?? 'latest'}: ${err.message}`,
-      recover: async (err) => !retried && /** @type {{status?: number}} */ (err).status === 404 &&
-        this.moveToServedStep(current),
-    });
-    // Stale: a newer load, or the retry at a served step, owns the view now.
-    if (!current()) return;
-    this.shown = shown;
-    if (shown) {
-      this.syncSteps(shown.grid);
-      this.toolbar.setColourless(isRgb(shown.grid));
-    }
-    this.layerView.setMessage(null);
-    this.layerView.setBusy(false);
-    await comparing;
-    if (!current()) return;
-    this.renderChannel();
-  }
-
-  /** @param {function(): boolean} current  false once a newer grid load started */
-  showProbe(current) {
-    const {run, step, sample} = this.state;
-    const probe = this.model.doc && this.model.doc.probe;
-    loadProbe(this.api, this.layerView.probePane,
-        {probe, run, step, sample, current, look: () => this.model.look()});
-  }
-
-  /**
-   * The step bar over the steps the grid route serves for this grid.
-   * They equal the layer list's steps unless TensorBoard keeps images and
-   * records with different sample limits.
-   *
-   * @param {GridDoc} grid
-   */
-  syncSteps(grid) {
-    if (grid.steps.length && grid.steps.join() !== this.layerView.stepBar.steps.join()) {
-      this.showSteps(grid.steps, grid.step);
-    }
-  }
-
-  /**
-   * After a 404 at the chosen step: ask for the grid's latest step, whose
-   * answer lists the steps that grid serves, and load the nearest of them.
-   *
-   * @param {function(): boolean} current   the failed load is still the latest
-   * @returns {Promise<boolean>} true when a retry was started
-   */
-  async moveToServedStep(current) {
-    const {run, layer, kind} = this.state;
-    if (!run || !layer || !kind) return false;
-    const served = await servedStep(this.api, {run, layer, kind}, this.state.step);
-    if (!current()) return true;
-    if (!served) return false;
-    this.state.step = served.step;
-    this.showSteps(served.steps, served.step);
-    this.model.commit();
-    this.loadGrid(true);
-    return true;
   }
 
   // -------------------------------------------------------------- the channel
@@ -441,17 +348,19 @@ export class App {
 
   /** @param {number} delta  the next (+1) or previous (-1) tile */
   moveChannel(delta) {
-    if (!this.shown) return;
-    const next = nextTile(this.shown.grid, this.state.channel ?? null, this.state.input, delta);
-    if (next >= 0) this.openTile(this.shown.grid, next);
+    const shown = this.panes.shown;
+    if (!shown) return;
+    const next = nextTile(shown.grid, this.state.channel ?? null, this.state.input, delta);
+    if (next >= 0) this.openTile(shown.grid, next);
   }
 
   renderChannel() {
     const {run, layer, kind, channel, input} = this.state;
-    this.channel.render({shown: this.shown, compared: this.compared, channel, input,
+    const {shown, compared} = this.panes;
+    this.channel.render({shown, compared, channel, input,
       cmap: this.model.look().cmap, run: /** @type {string} */ (run),
       layer: /** @type {string} */ (layer), kind: /** @type {string} */ (kind),
-      kindText: kindLabel(this.shown ? this.shown.grid.kind : ''),
+      kindText: kindLabel(shown ? shown.grid.kind : ''),
       layerInfo: this.model.layer()});
   }
 }

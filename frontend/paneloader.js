@@ -2,7 +2,7 @@
 // and its pixels, and then, unless a newer load has started meanwhile (the
 // slider moved on), draw it with its caption or show why there is nothing.
 // The main grid, the probe image and the compared run differ only in what
-// they ask for and how they word it.
+// they ask for and how they word it; layerpanes.js loads the three together.
 
 import {notice} from './dom.js';
 import {nearestStep} from './steps.js';
