@@ -6,7 +6,7 @@
 import {el, fmt, pct, replace} from './dom.js';
 import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
 import {describeTile, statOf} from './geometry.js';
-import {describeWithQuality, qualityNote, qualityOf} from './features.js';
+import {describeWithQuality, optimisationText, qualityNote, qualityOf} from './features.js';
 import {rangeText} from './gridview.js';
 
 /**
@@ -23,6 +23,8 @@ import {rangeText} from './gridview.js';
  * @property {?TileRef} ref         null while loading or when missing
  * @property {string} [message]     why there is no tile
  * @property {string} [detail]      second caption line (default: the tile's range)
+ * @property {string} [note]        a further caption line (how a feature
+ *     visualization was made)
  * @property {string} [warning]     a marker line under the caption (words, not colour)
  * @property {string} [kind]        the kind the figure shows (data-kind)
  * @property {boolean} [current]
@@ -71,6 +73,7 @@ export class ChannelView {
     this.title = el('h2', {className: 'fv-channel-title'});
     this.subtitle = el('div', {className: 'fv-muted'});
     this.quality = el('div');
+    this.optimisation = el('div', {className: 'fv-muted fv-optimisation', testid: 'optimisation-caption'});
     this.canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {
       className: 'fv-canvas fv-channel-canvas', testid: 'channel-canvas', attrs: {role: 'img'}}));
     this.readout = el('div', {className: 'fv-readout', attrs: {'aria-live': 'polite'},
@@ -106,6 +109,7 @@ export class ChannelView {
         prev, next, close),
     this.subtitle,
     this.quality,
+    this.optimisation,
     el('div', {className: 'fv-channel-body'}, this.canvas),
     this.readout,
     exports,
@@ -135,6 +139,7 @@ export class ChannelView {
     this.element.hidden = false;
     this.title.textContent = what.label;
     replace(this.quality, qualityNote(qualityOf(grid, tile)));
+    this.optimisation.textContent = optimisationText(grid);
     this.exportStatus.textContent = '';
     this.subtitle.textContent = `${context} · step ${grid.step} · image ${grid.sample + 1}`;
     drawTile(this.canvas, ref, cmap);
@@ -251,7 +256,10 @@ export class ChannelView {
         figure.append(canvas, el('figcaption', {},
             el('span', {text: item.label}),
             el('span', {className: 'fv-muted',
-              text: item.detail ?? rangeText(item.ref.grid, item.ref.tile)}), warning));
+              text: item.detail ?? rangeText(item.ref.grid, item.ref.tile)}),
+            item.note ? el('span', {className: 'fv-muted fv-figure-note', text: item.note,
+              testid: 'optimisation-caption'}) : null,
+            warning));
       } else {
         figure.append(el('div', {className: 'fv-mini fv-placeholder', text: item.message || '…'}),
             el('figcaption', {text: item.label}));

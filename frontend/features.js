@@ -4,8 +4,11 @@
 // image of the same size, and their ratio. The ratio is what tells a real
 // visualization from a failed one, so the panel puts it wherever a tile of
 // such a grid is named, and marks a low one with words and a sign, never
-// with colour alone. Grids are recognised by their `quality` key, not by
-// the kind's name: a renamed or newer kind with the same key reads the same.
+// with colour alone. The record's `optimisation` (how the images were made:
+// objective, steps, size, canvas, seed) is put in one caption line beside
+// them. Grids are recognised by their `quality` and `optimisation` keys, not
+// by the kind's name: a renamed or newer kind with the same keys reads the
+// same.
 
 import {el} from './dom.js';
 import {describeTile, tileCount, tileOrigin} from './geometry.js';
@@ -162,4 +165,44 @@ export function qualityNote(quality) {
   return el('div', {className: `fv-quality${failed ? ' fv-quality-failed' : ''}`, testid: 'quality-note'},
       failed ? el('strong', {text: `⚠ ${FAILED_TEXT} (under ${FAILED_BELOW}× noise). `}) : null,
       figures);
+}
+
+/**
+ * @param {*} value
+ * @param {number} least
+ * @returns {?number} a whole number >= `least`, else null
+ */
+function whole(value, least) {
+  return Number.isSafeInteger(value) && value >= least ? value : null;
+}
+
+/**
+ * How a grid's feature visualizations were made, in one caption line:
+ * "channel objective · 64 steps · 128 px (on a 299 px canvas) · seed 0".
+ * The canvas (the side of the picture the model saw) is said only where it
+ * differs from the image's size. Each field that is missing or malformed
+ * (logs are untrusted) is left out; '' when the grid has no `optimisation`
+ * object or none of its fields is readable. An objective is a short word
+ * (`channel`, `neuron`, `direction` today), never free text.
+ *
+ * @param {GridDoc} grid
+ * @returns {string}
+ */
+export function optimisationText(grid) {
+  const o = /** @type {*} */ (grid).optimisation;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return '';
+  const parts = [];
+  if (typeof o.objective === 'string' && /^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(o.objective)) {
+    parts.push(`${o.objective} objective`);
+  }
+  const steps = whole(o.steps, 1);
+  if (steps != null) parts.push(`${steps} step${steps === 1 ? '' : 's'}`);
+  const size = whole(o.size, 1);
+  const canvas = whole(o.canvas, 1);
+  const onCanvas = canvas != null && canvas !== size ? `on a ${canvas} px canvas` : '';
+  if (size != null) parts.push(`${size} px${onCanvas ? ` (${onCanvas})` : ''}`);
+  else if (onCanvas) parts.push(onCanvas);
+  const seed = whole(o.seed, 0);
+  if (seed != null) parts.push(`seed ${seed}`);
+  return parts.join(' · ');
 }

@@ -1,14 +1,14 @@
 // View: a layer's grid drawn on a canvas at true pixel size (zoomable,
 // never blurred), a tooltip naming the tile under the pointer, a click
 // that opens the channel, markers over feature visualizations that likely
-// failed, and (where the owner asks for it) a button that downloads the
-// grid as drawn.
+// failed and how they were made, and (where the owner asks for it) a button
+// that downloads the grid as drawn.
 
 import {el, fmt, replace} from './dom.js';
 import {colorizeGrid, resolveColormap, valueAt} from './colormap.js';
 import {hitTest, tileCount, zoomFactor} from './geometry.js';
 import {FAILED_TEXT, describeWithQuality, failedBadges, failedSummary, likelyFailed,
-  qualityOf} from './features.js';
+  optimisationText, qualityOf} from './features.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -64,6 +64,7 @@ export class GridPane {
         el('div', {className: 'fv-canvas-wrap'}, this.canvas, this.overlay), this.tooltip);
     this.caption = el('div', {className: 'fv-pane-caption', text: caption || ''});
     this.status = el('div', {className: 'fv-pane-status'});
+    this.optimisation = el('div', {className: 'fv-pane-optimisation', testid: 'optimisation-caption'});
     this.failed = el('div', {className: 'fv-pane-failed', testid: 'failed-summary'});
     /** @type {?HTMLButtonElement} enabled while a grid is drawn */
     this.exportButton = onExport ? /** @type {HTMLButtonElement} */ (el('button', {
@@ -73,7 +74,7 @@ export class GridPane {
       on: {click: () => this.grid && onExport(this.canvas, this.grid)}})) : null;
     this.element = el('section', {className: 'fv-pane'},
         el('div', {className: 'fv-pane-head'}, this.caption, this.exportButton),
-        this.scroller, this.status, this.failed);
+        this.scroller, this.status, this.optimisation, this.failed);
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
     this.canvas.addEventListener('mouseleave', () => { this.tooltip.hidden = true; });
     this.canvas.addEventListener('click', (e) => {
@@ -99,6 +100,7 @@ export class GridPane {
     this.tooltip.hidden = true;
     if (this.exportButton) this.exportButton.disabled = true;
     replace(this.overlay);
+    replace(this.optimisation);
     replace(this.failed);
     replace(this.status, node);
   }
@@ -130,6 +132,7 @@ export class GridPane {
         `${grid.width}×${grid.height} px grid · ${grid.scale} scale` +
         (grid.nonfinite ? ` · ${grid.nonfinite} non-finite values (magenta)` : ''));
     replace(this.overlay, ...failedBadges(grid));
+    this.optimisation.textContent = optimisationText(grid);
     this.failed.textContent = failedSummary(grid);
     if (this.exportButton) this.exportButton.disabled = false;
     this.resize();

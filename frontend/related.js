@@ -8,7 +8,8 @@
 // the same channel are related: see kernelTilesAreOutputs().
 
 import {tileOf} from './geometry.js';
-import {FAILED_TEXT, FEATURES, likelyFailed, qualityOf, ratioText} from './features.js';
+import {FAILED_TEXT, FEATURES, likelyFailed, optimisationText, qualityOf,
+  ratioText} from './features.js';
 import {clampSample} from './paneloader.js';
 import {nearestStep} from './steps.js';
 
@@ -87,7 +88,8 @@ export function relatedGrids(grid, layer, run) {
 
 /**
  * The strip item of a related grid once loaded: the channel's tile, with
- * the noise ratio and the failed marker for a feature visualization.
+ * the noise ratio, the failed marker and how it was made for a feature
+ * visualization.
  *
  * @param {RelatedGrid} related
  * @param {import('./api.js').ShownGrid} other   the related grid, loaded
@@ -108,6 +110,8 @@ function fill(related, other, channel, item) {
     item.detail = ratioText(quality);
     if (likelyFailed(quality)) item.warning = FAILED_TEXT;
   }
+  const made = optimisationText(other.grid);
+  if (made) item.note = made;
 }
 
 /**

@@ -55,6 +55,15 @@ FEATURE_CHANNELS = [0, 2, 3, 5]
 FEATURE_QUALITY = {"objective": [11.7, 1.5, 4.0, 0.25],
                    "noise_objective": [0.5, 1.0, 1.0, 0.0],
                    "ratio": [23.4, 1.5, 4.0, None]}
+#: How the last step's feature visualizations were made (a model with a
+#: fixed input size: the canvas differs from the image's size).
+FEATURE_OPTIMISATION = {"objective": "channel", "steps": 64, "size": 128, "canvas": 299,
+                        "seed": 0, "learning_rate": 0.05}
+#: ... and the first step's, as a hostile or broken log might hold it: an
+#: objective that is markup, steps as a string, a negative learning rate, no
+#: canvas (an older log); only ``size`` and ``seed`` are readable.
+FEATURE_OPTIMISATION_FIRST = {"objective": SCRIPT_LAYER, "steps": "64", "size": 96, "seed": 3,
+                              "learning_rate": -1}
 
 
 def write_synthetic_logs(logdir, steps=12, run="featureviz"):
@@ -117,7 +126,9 @@ def _write_features(log, rng, name, cls, step, total, last):
 
     RGB tiles of 12x12 pixels, fixed scale 0..255, one per channel of
     :data:`FEATURE_CHANNELS`, and the record's ``quality`` figures (at the
-    first step every ratio is high: the newest grid is the one that counts).
+    first step every ratio is high: the newest grid is the one that counts)
+    and ``optimisation`` (:data:`FEATURE_OPTIMISATION`, at the first step
+    :data:`FEATURE_OPTIMISATION_FIRST`).
     """
     images = rng.integers(0, 256, size=(len(FEATURE_CHANNELS), 12, 12, 3)).astype(np.float32)
     quality = FEATURE_QUALITY if last else {
@@ -125,7 +136,8 @@ def _write_features(log, rng, name, cls, step, total, last):
         "ratio": [9.0] * len(FEATURE_CHANNELS)}
     log.grid(name, cls, "features", step, [images], source_shape=[len(FEATURE_CHANNELS), 12, 12, 3],
              channels=FEATURE_CHANNELS, total_channels=total, scale="fixed", value_range=(0, 255),
-             extra={"quality": quality})
+             extra={"quality": quality,
+                    "optimisation": FEATURE_OPTIMISATION if last else FEATURE_OPTIMISATION_FIRST})
 
 
 def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):

@@ -2,11 +2,12 @@
 
 A synthetic run holds a ``features`` grid of ``block1_conv1`` (RGB tiles,
 fixed 0..255 scale, one optimised image per visualised channel, and the
-record's ``quality`` figures) written through the package's own writer
-beside its activations and filters (``browser_fixtures.write_synthetic_logs``).
-The tests check the tab's place among the kinds, the exact pixels, the
-noise ratio wherever a tile is named, the marker of a likely failed
-visualization, and the channel view showing a channel's optimised image
+record's ``quality`` figures and ``optimisation``) written through the
+package's own writer beside its activations and filters
+(``browser_fixtures.write_synthetic_logs``). The tests check the tab's place
+among the kinds, the exact pixels, the noise ratio wherever a tile is named,
+the marker of a likely failed visualization, the line that says how the
+images were made, and the channel view showing a channel's optimised image
 beside its feature map and filter.
 """
 
@@ -28,6 +29,8 @@ LAYER = bf.FEATURES_LAYER
 CHANNELS = bf.FEATURE_CHANNELS
 FAILED = 2   # the channel whose ratio (1.5) is under 2
 NO_RATIO = 5  # the channel whose noise objective was 0
+#: How the newest grid was made (bf.FEATURE_OPTIMISATION), in words.
+MADE = "channel objective · 64 steps · 128 px (on a 299 px canvas) · seed 0"
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +96,9 @@ def test_features_tab_pixels_ratio_and_failed_marker(page, tensorboard, written)
     grid, png = served(tensorboard, "features")
     assert grid["step"] == newest and grid["depth"] == 3 and grid["scale"] == "fixed"
     assert grid["channels"] == CHANNELS and grid["quality"] == bf.FEATURE_QUALITY
+    assert grid["optimisation"] == bf.FEATURE_OPTIMISATION
+    # How the images were made, in one line under the grid.
+    expect(frame.locator('.fv-main-pane [data-testid="optimisation-caption"]')).to_have_text(MADE)
     assert grid["lo"] == [0.0] * len(CHANNELS) and grid["hi"] == [255.0] * len(CHANNELS)
     drawn = canvas_rgba(frame, ".fv-main-pane canvas")
     assert drawn.shape[:2] == png.shape[:2]
@@ -139,6 +145,7 @@ def test_features_tab_pixels_ratio_and_failed_marker(page, tensorboard, written)
     note = view.locator('[data-testid="quality-note"]')
     expect(note).to_have_text("⚠ likely failed visualization (under 2× noise). "
                               "objective 1.5 on this image, 1 on noise: 1.5× noise")
+    expect(view.locator(".fv-optimisation")).to_have_text(MADE)
     zoomed = canvas_rgba(frame, '[data-testid="channel-canvas"]')
     np.testing.assert_array_equal(zoomed[..., :3], png[tile_box(grid, CHANNELS.index(FAILED))])
     # Beside it, the channel's feature map and filter.
@@ -175,7 +182,11 @@ def test_channel_view_shows_the_optimised_image(page, tensorboard, written):
     expect(figure.locator("canvas")).to_have_count(1)
     # The newest feature visualization, whatever step is shown, with its ratio.
     expect(figure.locator("figcaption")).to_have_text(
-        re.compile(rf"^Feature visualization · step {newest}\s*4\.0× noise$"))
+        re.compile(rf"^Feature visualization · step {newest}\s*4\.0× noise\s*{re.escape(MADE)}$"))
+    expect(figure.locator('[data-testid="optimisation-caption"]')).to_have_text(MADE)
+    # Feature maps and filters say nothing of an optimisation.
+    expect(related.locator('[data-testid="optimisation-caption"]')).to_have_count(1)
+    expect(view.locator(".fv-optimisation")).to_have_text("")
     mini = canvas_rgba(frame, '[data-testid="channel-related"] figure[data-kind="features"] canvas')
     np.testing.assert_array_equal(mini[..., :3],
                                   features_png[tile_box(features, CHANNELS.index(channel))])
@@ -269,3 +280,64 @@ def test_quality_and_related_rules(page, tensorboard):
     assert result["sepFromActivations"] == ["features"]
     assert result["sepFromFilters"] == 0
     assert result["matrix"] == 0
+
+
+def test_optimisation_line_of_a_broken_record(page, tensorboard, written):
+    """The first step's record holds a hostile ``optimisation``: only what reads is said."""
+    first = written["steps"][0]
+    frame = open_panel(page, tensorboard, f"&fv-run={RUN}&fv-layer={LAYER}&fv-kind=features"
+                       f"&fv-step={first}")
+    wait_grid(frame, LAYER, "Features", first)
+    grid, _ = served(tensorboard, "features", first)
+    # Passed through as logged: the plugin leaves judging it to the panel.
+    assert grid["optimisation"] == bf.FEATURE_OPTIMISATION_FIRST
+    caption = frame.locator('.fv-main-pane [data-testid="optimisation-caption"]')
+    expect(caption).to_have_text("96 px · seed 3")
+    # The markup in `objective` never became an element (the page fixture
+    # also fails on any dialog).
+    expect(frame.locator('img[src="x"]')).to_have_count(0)
+    # A grid without an optimisation has no such line.
+    frame.locator('[data-testid="kind-tab"]').filter(has_text="Activations").click()
+    wait_grid(frame, LAYER, "Activations", first)
+    expect(caption).to_have_text("")
+    expect(caption).to_be_hidden()
+
+
+def test_optimisation_caption_rules(page, tensorboard):
+    """features.optimisationText, imported as served, on good, partial and malformed records."""
+    frame = open_panel(page, tensorboard)
+    result = frame.evaluate(
+        """async () => {
+          const fe = await import('./features.js');
+          const full = {objective: 'channel', steps: 64, size: 128, canvas: 128, seed: 0,
+                        learning_rate: 0.05};
+          const cases = [
+            full,
+            {...full, canvas: 299},
+            {...full, canvas: undefined},
+            {objective: 'neuron', steps: 1, size: 64, seed: 12},
+            {...full, objective: '<img src=x onerror=alert(1)>', steps: '64', seed: -1},
+            {...full, objective: 'x'.repeat(40), steps: 0, size: 128.5, canvas: 299},
+            {...full, objective: 7, steps: 2 ** 53, size: null, canvas: [128], seed: true},
+            {...full, steps: NaN, size: Infinity, canvas: -5, seed: 1.5},
+            {learning_rate: 0.05},
+            {},
+            [full],
+            'channel',
+            null,
+          ];
+          return [...cases.map((optimisation) => fe.optimisationText({optimisation})),
+                  fe.optimisationText({})];
+        }"""
+    )
+    assert result == [
+        "channel objective · 64 steps · 128 px · seed 0",
+        "channel objective · 64 steps · 128 px (on a 299 px canvas) · seed 0",
+        "channel objective · 64 steps · 128 px · seed 0",
+        "neuron objective · 1 step · 64 px · seed 12",
+        "128 px",
+        "on a 299 px canvas · seed 0",
+        "",
+        "channel objective",
+        "", "", "", "", "", "",
+    ]
