@@ -10,8 +10,8 @@ It measures, in the same process:
 * **tb_featureviz**: :class:`tb_featureviz.featurevis.FeatureVisualizer`, the
   full recipe (Fourier parametrisation with decorrelated colours, random
   pad/jitter/scale/rotate every step, Adam 0.05), all channels in one batch,
-  one compiled step (``tf.function``, or ``jax.jit`` with ``--backend jax``).
-  Its canvas is 140 pixels (the 128-pixel image with Lucid's margin).
+  one compiled step (``tf.function``, or ``jax.jit`` with ``--backend jax``),
+  on a 128-pixel canvas.
 * **bare step**: a compiled gradient-ascent step on raw pixels through the
   truncated model, batched, nothing else: the floor any recipe adds to.
 * **tf-keras-vis** ``ActivationMaximization`` (TensorFlow only) with its
@@ -23,7 +23,11 @@ It measures, in the same process:
   sample, and a batch of seed images).
 
 Every mode is warmed up first (a short call: tracing, first-call set-up),
-then timed. Figures: seconds per channel per 100 steps, and the **final
+then timed in ``--rounds`` rounds that alternate the modes, so that a change
+of load on a shared machine reaches every mode alike: each figure is the
+median over rounds, each speed-up the median of the per-round ratios. The
+one-channel-per-call mode, the slow one, runs its share of the channels in
+each round (all of them over the rounds). Figures: seconds per channel per 100 steps, and the **final
 channel activation**: the channel's mean output at ``block4_sepconv1`` on
 each mode's final image, fed alone at 128 pixels as the tool returns it
 (uint8 for tb_featureviz, float for tf-keras-vis), averaged over channels;
@@ -34,7 +38,7 @@ means.
 Run from the repository root::
 
     python benchmarks/bench_feature_vis.py                        # the documented setting
-    python benchmarks/bench_feature_vis.py --steps 10 --channels 4 --single-channels 2   # a quick look
+    python benchmarks/bench_feature_vis.py --steps 10 --channels 4 --single-channels 2 --rounds 2   # a quick look
     KERAS_BACKEND=jax python benchmarks/bench_feature_vis.py --backend jax   # in a venv with jax
 
 Prints a table and, with ``--json PATH``, writes the figures as JSON.
@@ -62,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=100, help="optimisation steps (default 100)")
     parser.add_argument("--single-channels", type=int, default=None,
                         help="channels tf-keras-vis runs one per call (default: all); time is per channel")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds alternating the modes (default 3); one-per-call channels are shared out")
     parser.add_argument("--skip-tf-keras-vis", action="store_true")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
@@ -113,23 +119,20 @@ def channel_activation(truncated, images, channels):
     return np.array([out[i, ..., c].mean() for i, c in enumerate(channels)])
 
 
-def time_ours(model, layer, size, channels, steps):
-    from tb_featureviz import featurevis
-
-    visualizer = featurevis.FeatureVisualizer(model, layer, size=size)
-    visualizer.run(channels, steps=2)  # traces the step for this batch size
+def time_ours(visualizer, channels, steps):
+    """One timed run of the full recipe, all channels batched (the step already traced)."""
     with Timer() as timer:
         result = visualizer.run(channels, steps=steps, seed=0)
-    return visualizer, result, timer
+    return result, timer
 
 
-def time_bare_step(truncated, total_channels, size, channels, steps):
-    """A compiled gradient step on raw pixels, batched (TensorFlow or JAX)."""
+def bare_step(truncated, total_channels, size, channels, steps):
+    """A function timing ``steps`` compiled gradient steps on raw pixels, batched (TensorFlow or JAX), traced now."""
     import keras
     import numpy as np
 
     if keras.backend.backend() == "jax":
-        return _time_bare_step_jax(truncated, total_channels, size, channels, steps)
+        return _bare_step_jax(truncated, total_channels, size, channels, steps)
     import tensorflow as tf
 
     onehot = tf.constant(np.eye(total_channels, dtype=np.float32)[channels])
@@ -143,16 +146,20 @@ def time_bare_step(truncated, total_channels, size, channels, steps):
             loss = tf.reduce_sum(tf.reduce_mean(out, axis=(1, 2)) * onehot)
         return x + 0.01 * tape.gradient(loss, x)
 
-    x = tf.random.uniform((len(channels), size, size, 3), 0, 255, seed=0)
-    x = step(x)
-    with Timer() as timer:
-        for _ in range(steps):
-            x = step(x)
-        keras.ops.convert_to_numpy(x)
-    return timer
+    start = step(tf.random.uniform((len(channels), size, size, 3), 0, 255, seed=0))
+
+    def timed():
+        x = start
+        with Timer() as timer:
+            for _ in range(steps):
+                x = step(x)
+            keras.ops.convert_to_numpy(x)
+        return timer
+
+    return timed
 
 
-def _time_bare_step_jax(truncated, total_channels, size, channels, steps):
+def _bare_step_jax(truncated, total_channels, size, channels, steps):
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -167,29 +174,32 @@ def _time_bare_step_jax(truncated, total_channels, size, channels, steps):
     grad = jax.grad(loss)
     step = jax.jit(lambda x, t, n: x + 0.01 * grad(x, t, n))
     weights = ([v.value for v in truncated.trainable_variables], [v.value for v in truncated.non_trainable_variables])
-    x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (len(channels), size, size, 3)).astype(np.float32))
-    x = step(x, *weights).block_until_ready()
-    with Timer() as timer:
-        for _ in range(steps):
-            x = step(x, *weights)
-        x.block_until_ready()
-    return timer
+    x0 = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (len(channels), size, size, 3)).astype(np.float32))
+    start = step(x0, *weights).block_until_ready()
+
+    def timed():
+        x = start
+        with Timer() as timer:
+            for _ in range(steps):
+                x = step(x, *weights)
+            x.block_until_ready()
+        return timer
+
+    return timed
 
 
-def time_tf_keras_vis(model, layer, size, channels, single, steps):
-    """tf-keras-vis batched and one channel per call: figures, or what failed."""
+def tf_keras_vis_modes(model, layer, size, steps):
+    """tf-keras-vis' two ways, each a function ``run(channels) -> (images, Timer)``, warmed up; or an error."""
     import numpy as np
     import tensorflow as tf
 
-    figures = {}
     try:
         import tf_keras_vis
         from tf_keras_vis.activation_maximization import ActivationMaximization
         from tf_keras_vis.utils.model_modifiers import ExtractIntermediateLayer
         from tf_keras_vis.utils.scores import CategoricalScore
     except ImportError as error:
-        return {"error": f"import failed: {error!r}"}
-    figures["version"] = tf_keras_vis.__version__
+        return None, f"import failed: {error!r}"
     # clone=False: the model is used as it is (a clone only costs set-up time).
     maximizer = ActivationMaximization(model, model_modifier=ExtractIntermediateLayer(layer), clone=False)
     rng = np.random.default_rng(0)
@@ -197,19 +207,27 @@ def time_tf_keras_vis(model, layer, size, channels, single, steps):
     def seeds(count):
         return tf.constant(rng.uniform(0, 255, (count, size, size, 3)).astype(np.float32))
 
-    for mode, groups in (("batched", [channels]), ("one per call", [[c] for c in single])):
-        try:
-            maximizer(CategoricalScore(groups[0]), seed_input=seeds(len(groups[0])), steps=1)  # warm-up
-            images = []
-            with Timer() as timer:
-                for group in groups:
-                    images.append(np.asarray(maximizer(CategoricalScore(group), seed_input=seeds(len(group)),
-                                                       steps=steps)))
-            figures[mode] = {"timer": timer, "channels": sum(len(g) for g in groups),
-                             "images": np.concatenate(images)}
-        except Exception as error:  # report exactly what fails, measure the rest
-            figures[mode] = {"error": f"{type(error).__name__}: {error}"}
-    return figures
+    def call(group, count_steps):
+        return np.asarray(maximizer(CategoricalScore(group), seed_input=seeds(len(group)), steps=count_steps))
+
+    def batched(channels):
+        with Timer() as timer:
+            images = call(list(channels), steps)
+        return images, timer
+
+    def one_per_call(channels):
+        with Timer() as timer:
+            images = np.concatenate([call([c], steps) for c in channels])
+        return images, timer
+
+    return {"version": tf_keras_vis.__version__, "batched": batched, "one per call": one_per_call,
+            "warm_up": call}, None
+
+
+def median(values):
+    import numpy as np
+
+    return float(np.median(np.asarray(values, np.float64)))
 
 
 def main(argv=None):
@@ -217,63 +235,107 @@ def main(argv=None):
     import keras
     import numpy as np
 
+    from tb_featureviz import featurevis
+
     backend = keras.backend.backend()
     channels = list(range(args.channels))
     single = channels[:args.single_channels] if args.single_channels else channels
+    rounds = max(1, args.rounds)
     model = build_model()
-    visualizer, result, timer = time_ours(model, args.layer, args.size, channels, args.steps)
+    visualizer = featurevis.FeatureVisualizer(model, args.layer, size=args.size)
+    visualizer.run(channels, steps=2)  # traces the step for this batch size
     truncated = visualizer.truncated
-    per_100 = 100.0 / args.steps
+    modes = {}  # name -> (function of the round's channels -> (images or None, Timer), channels per round)
+    ours_name = f"tb_featureviz, {len(channels)} batched, full recipe ({backend})"
+    ours = {}
 
-    def row(mode, timer, count, activation=None):
-        return {"mode": mode, "seconds": timer.wall, "cpu_seconds": timer.cpu,
-                "per_channel_100": timer.wall / count * per_100, "cpu_per_channel_100": timer.cpu / count * per_100,
-                "activation": activation}
+    def run_ours(chosen):
+        result, timer = time_ours(visualizer, chosen, args.steps)
+        ours["result"] = result
+        return result.images, timer
 
-    noise = np.random.default_rng(1).uniform(0, 255, (len(channels), args.size, args.size, 3))
-    rows = [row(f"tb_featureviz, {len(channels)} batched, full recipe ({backend})", timer, len(channels),
-                float(channel_activation(truncated, result.images, channels).mean()))]
-    quality = result.quality()
+    modes[ours_name] = (run_ours, [channels] * rounds)
     if backend in ("tensorflow", "jax"):
-        bare = time_bare_step(truncated, visualizer.total_channels, args.size, channels, args.steps)
-        rows.append(row(f"bare compiled step on {args.size}-px pixels, {len(channels)} batched", bare,
-                        len(channels)))
-    tkv = {}
+        timed = bare_step(truncated, visualizer.total_channels, args.size, channels, args.steps)
+        modes[f"bare compiled step on {args.size}-px pixels, {len(channels)} batched"] = (
+            lambda chosen: (None, timed()), [channels] * rounds)
+    tkv, tkv_error = ({}, None)
     if backend == "tensorflow" and not args.skip_tf_keras_vis:
-        tkv = time_tf_keras_vis(model, args.layer, args.size, channels, single, args.steps)
-        for mode in ("one per call", "batched"):
-            entry = tkv.get(mode)
-            if entry is None or "error" in entry:
-                rows.append({"mode": f"tf-keras-vis, {mode}", "error": (entry or tkv).get("error")})
+        tkv, tkv_error = tf_keras_vis_modes(model, args.layer, args.size, args.steps)
+    if tkv:
+        tkv["warm_up"]([channels[0]], 1)
+        tkv["warm_up"](channels, 1)
+        # One channel per call is slow: each round takes its share of the channels.
+        modes[f"tf-keras-vis, {len(single)} one per call"] = (
+            tkv["one per call"], [part for part in (single[r::rounds] for r in range(rounds)) if part])
+        modes[f"tf-keras-vis, {len(channels)} batched"] = (tkv["batched"], [channels] * rounds)
+
+    # Rounds alternate the modes, so a change of load on a shared machine
+    # reaches every mode alike; the speed-ups are medians of per-round ratios.
+    per_round = {name: [] for name in modes}
+    images = {name: [] for name in modes}
+    for r in range(rounds):
+        for name, (run, parts) in modes.items():
+            if r >= len(parts):
                 continue
-            chosen = channels if mode == "batched" else single
-            label = f"tf-keras-vis, {len(chosen)} " + ("batched" if mode == "batched" else "one per call")
-            rows.append(row(label, entry["timer"], entry["channels"],
-                            float(channel_activation(truncated, entry["images"], chosen).mean())))
+            got, timer = run(parts[r])
+            per_round[name].append((timer, len(parts[r])))
+            if got is not None:
+                images[name].append((got, parts[r]))
+            print(f"round {r + 1}/{rounds}: {name}: {timer.wall / len(parts[r]) * 100.0 / args.steps:.2f} "
+                  "s per channel per 100 steps", file=sys.stderr, flush=True)
+
+    per_100 = 100.0 / args.steps
+    rows = []
+    for name in modes:
+        walls = [t.wall / n * per_100 for t, n in per_round[name]]
+        cpus = [t.cpu / n * per_100 for t, n in per_round[name]]
+        activation = None
+        if images[name]:
+            # The last round's images (ours are the same every round), or every round's share.
+            pairs = images[name] if "one per call" in name else images[name][-1:]
+            got = np.concatenate([p[0] for p in pairs])
+            chosen = [c for p in pairs for c in p[1]]
+            activation = float(channel_activation(truncated, got, chosen).mean())
+        rows.append({"mode": name, "per_channel_100": median(walls), "cpu_per_channel_100": median(cpus),
+                     "rounds": walls, "activation": activation})
+    ours_walls = rows[0]["rounds"]
+    for entry in rows[1:]:
+        if len(entry["rounds"]) == len(ours_walls):
+            entry["speedup_of_ours"] = median([theirs / mine for theirs, mine in zip(entry["rounds"], ours_walls)])
+    if tkv_error:
+        rows.append({"mode": "tf-keras-vis", "error": tkv_error})
+
+    result = ours["result"]
+    quality = result.quality()
+    noise = np.random.default_rng(1).uniform(0, 255, (len(channels), args.size, args.size, 3))
     setting = {
         "machine": machine(), "backend": backend, "keras": keras.__version__, "layer": args.layer,
         "size": args.size, "canvas": result.canvas, "channels": len(channels), "steps": args.steps,
+        "rounds": rounds, "load_average": os.getloadavg(),
         "command": "python benchmarks/bench_feature_vis.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "noise_activation": float(channel_activation(truncated, noise, channels).mean()),
         "ours_quality_mean": {k: float(np.nanmean(v)) for k, v in quality.items()},
         "ours_history_first_last": [float(result.history[0].mean()), float(result.history[-1].mean())],
-        "tf_keras_vis_version": tkv.get("version"),
+        "tf_keras_vis_version": tkv.get("version") if tkv else None,
     }
     if backend == "tensorflow":
         import tensorflow as tf
 
         setting["tensorflow"] = tf.__version__
     print(json.dumps(setting))
-    print("| mode | wall s | s per channel per 100 steps, wall (CPU) | final channel activation |")
-    print("|---|---|---|---|")
+    print("| mode | s per channel per 100 steps, wall (CPU), median of rounds | rounds (wall) "
+          "| tb_featureviz faster by (median of per-round ratios) | final channel activation |")
+    print("|---|---|---|---|---|")
     for entry in rows:
         if "error" in entry:
-            print(f"| {entry['mode']} | failed: {entry['error']} | | |")
+            print(f"| {entry['mode']} | failed: {entry['error']} | | | |")
             continue
-        act = "" if entry["activation"] is None else f"{entry['activation']:.4g}"
-        print(f"| {entry['mode']} | {entry['seconds']:.1f} | {entry['per_channel_100']:.2f} "
-              f"({entry['cpu_per_channel_100']:.2f}) | {act} |")
-    print(f"| uniform noise 0..255 | | | {setting['noise_activation']:.4g} |")
+        act = "" if entry["activation"] is None else f"{entry['activation']:.3g}"
+        speedup = f"{entry['speedup_of_ours']:.2f}x" if "speedup_of_ours" in entry else ""
+        print(f"| {entry['mode']} | {entry['per_channel_100']:.2f} ({entry['cpu_per_channel_100']:.2f}) | "
+              f"{', '.join(f'{w:.2f}' for w in entry['rounds'])} | {speedup} | {act} |")
+    print(f"| uniform noise 0..255 | | | | {setting['noise_activation']:.3g} |")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"setting": setting, "rows": rows}, handle, indent=2)

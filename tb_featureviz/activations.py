@@ -78,10 +78,54 @@ class ActivationExtractor:
         self.layer_infos = tuple(layer_infos)
         self.names = tuple(info.name for info in self.layer_infos)
         self._format = model_data_format(model, self.layer_infos)
+        #: The functional wrappers this extractor builds (never the user's
+        #: models): :meth:`size_free_model` relaxes their input checks.
+        self._wrappers = []
         outputs = self._symbolic_outputs(model, (), self.layer_infos)
         # One input is given as a tensor, not a list of one: called with an
         # array, Keras (on torch) warns per call that the structures differ.
         self._extractor = keras.Model(_single(model.inputs), outputs, name="featureviz_extractor")
+        self._wrappers.append(self._extractor)
+
+    @property
+    def keras_model(self):
+        """The Keras model behind the extractor: the model's input to the layers' outputs."""
+        return self._extractor
+
+    def size_free_model(self, probe_size):
+        """The extractor's model on images of any height and width, or None where the graph needs its size.
+
+        A model built for a fixed input (Xception's 299 pixels) is often
+        fully convolutional up to a layer; this replays the same layers
+        (same weights, nothing copied) from an input whose height and width
+        are free. The wrappers' own input checks are relaxed (they are this
+        extractor's, not the user's); every layer of the user's model still
+        checks its input, so a graph that needs its size (a ``Flatten``
+        into a ``Dense``, a user's nested functional model in front of the
+        base) gives None here. ``probe_size`` is the height and width the
+        caller will use: one image of that size is run through the new
+        model to prove it.
+
+        Example:
+            >>> free = ActivationExtractor(model, [info]).size_free_model(128)  # doctest: +SKIP
+            >>> free(np.zeros((1, 128, 128, 3), "float32")).shape  # doctest: +SKIP
+            TensorShape([1, 32, 32, 728])
+        """
+        shape = tuple(self._extractor.inputs[0].shape) if len(self._extractor.inputs) == 1 else ()
+        if len(shape) != 4:
+            return None
+        spatial = (2, 3) if self._format == "channels_first" else (1, 2)
+        free = keras.Input(tuple(None if axis in spatial else dim for axis, dim in enumerate(shape))[1:],
+                           dtype=self._extractor.inputs[0].dtype)
+        for wrapper in self._wrappers:
+            wrapper.input_spec = None
+        try:
+            model = keras.Model(free, self._extractor(free), name="featureviz_size_free")
+            probe = [1] + [int(probe_size) if axis in spatial else dim for axis, dim in enumerate(shape) if axis]
+            model(keras.ops.zeros(probe, free.dtype), training=False)  # fails here where a layer needs its size
+        except Exception:  # any layer refusing another size: the caller keeps the fixed size
+            return None
+        return model
 
     def _symbolic_outputs(self, model, prefix, infos):
         """Symbolic outputs for ``infos`` (all inside ``model``), in order."""
@@ -102,6 +146,7 @@ class ActivationExtractor:
                 nested, prefix + (nested_name,), [infos[i] for i in positions]
             )
             inner = keras.Model(_single(nested.inputs), inner_outputs)
+            self._wrappers.append(inner)
             feed = _single(_node_in(model, nested, graph_ids).input_tensors)
             called = inner(feed, training=False)
             if not isinstance(called, (list, tuple)):

@@ -40,6 +40,8 @@ from tb_featureviz import layers as layer_lib
 _OWNER = "visualize_features"
 #: Record kind of a feature-visualization grid.
 KIND = "features"
+#: Side of the optimised image unless told (Lucid's).
+DEFAULT_SIZE = 128
 
 
 @dataclasses.dataclass
@@ -91,7 +93,7 @@ def features_job(result):
     Kind ``features``, layout ``tiles``, fixed scale 0..255, so each
     record's ``lo``/``hi`` are 0 and 255 and the PNG shows the images as
     they are. The record adds ``quality`` (:func:`quality_record`) and
-    ``optimisation`` (objective, steps, size, seed, learning rate).
+    ``optimisation`` (objective, steps, size, canvas, seed, learning rate).
     """
     return jobs.GridJob(
         layer=result.layer, class_name=result.class_name, kind=KIND, layout="tiles",
@@ -101,7 +103,7 @@ def features_job(result):
         record_extra={
             "quality": quality_record(result),
             "optimisation": {"objective": result.objective, "steps": result.steps, "size": result.size,
-                             "seed": result.seed, "learning_rate": result.learning_rate},
+                             "canvas": result.canvas, "seed": result.seed, "learning_rate": result.learning_rate},
         },
     )
 
@@ -188,8 +190,13 @@ class FeatureVisualizer:
         model: a built Keras model with one image input.
         layer: a layer name (qualified or plain), layer object or
             :class:`tb_featureviz.layers.LayerInfo`; its output is 4-D.
-        size: side of the optimised image. Default: 128, or for a model
-            with a fixed input size, that size less the canvas margin.
+        size: side of the optimised image (default 128, or a fixed model
+            input size below that). The model sees it on a canvas of the
+            same size: a model with a fixed input size is run size-free up
+            to the layer where its graph allows
+            (:meth:`tb_featureviz.activations.ActivationExtractor.size_free_model`);
+            otherwise the canvas is the model's input size and the image
+            is centred on it.
         objective: ``"channel"`` (mean of the channel), ``"neuron"`` (the
             channel at the centre position) or ``"direction"``.
         input_range: ``(lo, hi)`` the model's input expects; the image in
@@ -217,18 +224,26 @@ class FeatureVisualizer:
             raise ValueError(f"{_OWNER} expects a layer with a 4-D output. Received: layer "
                              f"{self.info.name!r} with output shape {out_shape}")
         self._format = activations.model_data_format(model, [self.info])
-        input_shape = _fixed_input_size(model)
-        spatial = input_shape[2:] if self._format == "channels_first" else input_shape[1:3]
-        fixed = None
-        if None not in spatial:
-            if spatial[0] != spatial[1]:
-                raise ValueError(f"{_OWNER} expects a square or size-free model input. Received: {input_shape}")
-            fixed = int(spatial[0])
-        if size is None:
-            size = 128 if fixed is None else (fixed - params.CANVAS_MARGIN if fixed >= 2 * params.CANVAS_MARGIN
-                                              else fixed)
-        size = int(size)
-        if size < 2 or (fixed is not None and size > fixed):
+        fixed = self._fixed_side(_fixed_input_size(model))
+        #: For a plain ReLU layer, the layer feeding it: the model is truncated
+        #: there and the ReLU applied here (see :func:`redirected_objective`).
+        self.pre_activation = _pre_activation(model, self.info)
+        # From the model's inputs to the layer, outer layers in front of a
+        # nested base included.
+        extractor = activations.ActivationExtractor(model, [self.pre_activation or self.info])
+        self.truncated = extractor.keras_model
+        #: True when a model with a fixed input size is optimised on a canvas
+        #: of the image's own size (its graph up to the layer takes any size):
+        #: Xception's 299 pixels cost 5.5 times a 128-pixel canvas.
+        self.size_free = False
+        if size is not None and int(size) < 2:
+            raise ValueError(f"{_OWNER} expects size >= 2. Received: size={size}")
+        size = int(size) if size is not None else min(DEFAULT_SIZE, fixed or DEFAULT_SIZE)
+        if fixed is not None and size != fixed:
+            free = extractor.size_free_model(size)
+            if free is not None:
+                self.truncated, self.size_free, fixed = free, True, None
+        if fixed is not None and size > fixed:
             raise ValueError(f"{_OWNER} expects 2 <= size <= {fixed or 'any'}"
                              f"{' (the model input size)' if fixed else ''}. Received: size={size}")
         self.size = size
@@ -238,14 +253,17 @@ class FeatureVisualizer:
         self.input_range = (lo, hi)
         self._preprocess = preprocess
         self.total_channels = int(out_shape[1] if self._format == "channels_first" else out_shape[-1])
-        #: For a plain ReLU layer, the layer feeding it: the model is truncated
-        #: there and the ReLU applied here (see :func:`redirected_objective`).
-        self.pre_activation = _pre_activation(model, self.info)
-        # The extractor's model: from the model's inputs to the layer, outer
-        # layers in front of a nested base included.
-        self.truncated = activations.ActivationExtractor(model, [self.pre_activation or self.info])._extractor
         self._native_transform = keras.backend.backend() == "tensorflow"
         self._steps = {}
+
+    def _fixed_side(self, input_shape):
+        """The model's fixed input side, or None where height and width are free."""
+        spatial = input_shape[2:] if self._format == "channels_first" else input_shape[1:3]
+        if None in spatial:
+            return None
+        if spatial[0] != spatial[1]:
+            raise ValueError(f"{_OWNER} expects a square or size-free model input. Received: {input_shape}")
+        return int(spatial[0])
 
     def forward(self, canvas, call=None):
         """Layer activations ``[B, h, w, C]`` float32 of canvases in [0, 1] (channels last).

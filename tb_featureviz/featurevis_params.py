@@ -5,17 +5,17 @@ spectrum per colour, scaled by 1/frequency so that low frequencies
 dominate, turned into pixels by an inverse real 2-D FFT, its colours
 decorrelated by a fixed 3x3 matrix and squashed to [0, 1] by a sigmoid.
 Every optimisation step looks at the image through a random transform
-(pad, jitter, scale, rotate, jitter); without them the result is
-high-frequency noise.
+(pad, jitter, scale, rotate, jitter, composed into one resample onto the
+canvas, :func:`canvas_size`); without them the result is high-frequency
+noise.
 
 Everything here is data and arithmetic: no Keras, no TensorFlow, no I/O,
 inputs never mutated. The functions that run inside the compiled step
 (:func:`spectrum_to_image`, :func:`sample_canvas`, :func:`objective_values`)
 take the array namespace as ``ops``: ``numpy`` (the default, for tests and
 reference values) or ``keras.ops`` (inside the step, on any backend), so
-the recipe is written once. The inverse FFT is two fixed real matrix
-products (:func:`irfft2_bases`): identical on every backend, and cheap next
-to the model. The transform is :func:`sample_canvas`; on TensorFlow the step
+the recipe is written once. The inverse FFT is the backend's own
+(:func:`irfft2`). The transform is :func:`sample_canvas`; on TensorFlow the step
 runs it as ``keras.ops.image.affine_transform`` (:func:`projective_transforms`).
 
 Every random draw of a sample comes from its own generator, seeded by
@@ -52,15 +52,11 @@ ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-8
 
-PAD = 12  # grey border around the image, pixels
 JITTER = 8  # first jitter: shift in [-JITTER/2, JITTER/2] pixels
 SCALES = tuple(1 + (i - 5) / 50 for i in range(11))  # 0.90, 0.92, ... 1.10
 ANGLES = tuple(range(-10, 11)) + (0,) * 5  # degrees; Lucid draws 0 more often
 SMALL_JITTER = 4  # last jitter, after scale and rotation
 FILL = 0.5  # value of the pad and of everything outside the image
-#: How much larger the canvas the model sees is than the image (Lucid: pad
-#: 12 on each side, then crops of 8 and 4 pixels).
-CANVAS_MARGIN = 2 * PAD - JITTER - SMALL_JITTER
 
 OBJECTIVES = ("channel", "neuron", "direction")
 _SPATIAL = {"channel": "mean", "neuron": "centre", "direction": "mean"}
@@ -76,18 +72,12 @@ class Parametrization:
     Attributes:
         height, width: image size.
         scale: ``[height, width // 2 + 1]`` spectrum scale (1 / frequency).
-        rows: ``[2, 2, height, height]`` inverse DFT along rows, acting on
-            (real, imaginary) and giving (real, imaginary).
-        cols: ``[2, width // 2 + 1, width]`` inverse real DFT along columns
-            from (real, imaginary), with the ortho norm and the divisor 4.
         color: ``[3, 3]`` normalised colour-correlation matrix.
     """
 
     height: int
     width: int
     scale: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
     color: np.ndarray
 
     @property
@@ -117,30 +107,30 @@ def spectrum_scale(height, width, decay_power=DECAY_POWER):
     return (1.0 / np.maximum(freqs, 1.0 / max(height, width)) ** decay_power).astype(np.float32)
 
 
-def irfft2_bases(height, width):
-    """Real matrices computing ``numpy.fft.irfft2(X, s=(height, width), norm="ortho")``.
+def irfft2(real, imag, height, width, ops=np):
+    """``numpy.fft.irfft2(real + 1j * imag, s=(height, width), norm="ortho")`` over the last two axes.
 
-    Returns:
-        ``(rows, cols)``: ``rows[r, s, n, k]`` maps part ``s`` (0 real, 1
-        imaginary) of row frequency ``k`` to part ``r`` of row ``n``;
-        ``cols[r, j, m]`` maps part ``r`` of column frequency ``j`` to
-        column ``m``. Both float32; the ``1 / sqrt(height * width)`` norm is
-        in ``cols``. The imaginary parts of the zero and Nyquist columns
-        are ignored, as numpy ignores them.
+    ``real`` and ``imag`` are ``[..., height, width // 2 + 1]``; the result
+    is real, ``[..., height, width]``. With ``keras.ops`` it is the
+    backend's own FFT (an inverse complex FFT along the rows, written as
+    ``conj(fft(conj(x))) / height`` since Keras has no 1-D inverse, then an
+    inverse real FFT along the columns), as Lucid used TensorFlow's
+    ``irfft2d``: a matrix-product form cost 13 % of a step on Xception.
+    The imaginary parts of the zero and Nyquist columns are ignored, as
+    numpy ignores them.
+
+    Example:
+        >>> x = np.fft.rfft2(np.arange(12.0).reshape(3, 4), norm="ortho")
+        >>> np.round(irfft2(x.real, x.imag, 3, 4), 6).tolist()[0]
+        [0.0, 1.0, 2.0, 3.0]
     """
-    n = np.arange(height)
-    angle = 2 * np.pi * np.outer(n, n) / height
-    cos_y, sin_y = np.cos(angle), np.sin(angle)
-    rows = np.stack([np.stack([cos_y, -sin_y]), np.stack([sin_y, cos_y])])
-    freqs = np.arange(width // 2 + 1)
-    weight = np.full(freqs.shape, 2.0)
-    weight[0] = 1.0
-    if width % 2 == 0:
-        weight[-1] = 1.0
-    angle = 2 * np.pi * np.outer(freqs, np.arange(width)) / width
-    cols = np.stack([weight[:, None] * np.cos(angle), -weight[:, None] * np.sin(angle)])
-    cols /= math.sqrt(height * width)
-    return rows.astype(np.float32), cols.astype(np.float32)
+    if ops is np:
+        dtype = np.result_type(real, imag, np.float32)
+        return np.fft.irfft2(np.asarray(real) + 1j * np.asarray(imag), s=(height, width), norm="ortho").astype(dtype)
+    re, im = ops.fft((ops.swapaxes(real, -1, -2), -ops.swapaxes(imag, -1, -2)))
+    rows = (ops.swapaxes(re, -1, -2), -ops.swapaxes(im, -1, -2))
+    # Backward norms: 1 / height here, 1 / width in irfft; ortho is sqrt(height * width) times that.
+    return ops.irfft(rows, fft_length=width) * (math.sqrt(height * width) / height)
 
 
 def parametrization(height, width):
@@ -151,9 +141,7 @@ def parametrization(height, width):
     """
     if int(height) < 2 or int(width) < 2:
         raise ValueError(f"parametrization expects an image of at least 2x2 pixels. Received: {height}x{width}")
-    rows, cols = irfft2_bases(int(height), int(width))
-    return Parametrization(int(height), int(width), spectrum_scale(height, width), rows,
-                           cols / np.float32(SPECTRUM_DIVISOR), COLOR_CORRELATION_NORMALIZED)
+    return Parametrization(int(height), int(width), spectrum_scale(height, width), COLOR_CORRELATION_NORMALIZED)
 
 
 def _generator(seed, key, *stream):
@@ -168,14 +156,13 @@ def initial_spectrum(seed, key, param):
 def spectrum_to_image(spectrum, param, ops=np):
     """RGB images ``[B, height, width, 3]`` in (0, 1) from parameters ``[B, 2, 3, h, w//2+1]``.
 
-    Scale by 1/frequency, inverse real FFT (as two matrix products),
-    divide by 4, decorrelate colours, sigmoid. ``ops`` is ``numpy`` or
+    Scale by 1/frequency, inverse real FFT (:func:`irfft2`), divide by 4,
+    decorrelate colours, sigmoid. ``ops`` is ``numpy`` or
     ``keras.ops``.
     """
     scaled = ops.multiply(spectrum, param.scale)
-    by_rows = ops.einsum("rsnk,bsckj->brcnj", param.rows, scaled)
-    pixels = ops.einsum("brcnj,rjm->bnmc", by_rows, param.cols)
-    colours = ops.einsum("bnmc,dc->bnmd", pixels, param.color)
+    pixels = irfft2(scaled[:, 0], scaled[:, 1], param.height, param.width, ops=ops) / SPECTRUM_DIVISOR
+    colours = ops.einsum("bcnm,dc->bnmd", pixels, param.color)
     return 1.0 / (1.0 + ops.exp(-colours))
 
 
@@ -183,13 +170,20 @@ def canvas_size(size, model_size=None):
     """The side of the canvas the model sees for an image of ``size`` pixels.
 
     It is the model's own input size when the model has a fixed one, and
-    ``size + CANVAS_MARGIN`` (Lucid's padded, cropped canvas) otherwise.
+    the image's size otherwise. Lucid's canvas varies from 126 to 154
+    pixels around a 128-pixel image (pad 12, crops of 8 and 4, scales 0.9
+    to 1.1); here the pad, jitters, scale and rotation are one resample
+    (:func:`affine_from_draws`) onto a canvas of the image's size, which
+    shows the pad wherever the transform moves the image off the canvas.
+    The model's cost grows with the canvas' area: a 140-pixel canvas costs
+    1.3 times a 128-pixel one for the same final activation (see
+    ``docs/performance.md``).
 
     Example:
         >>> canvas_size(128), canvas_size(20, 32)
-        (140, 32)
+        (128, 32)
     """
-    return int(model_size) if model_size is not None else int(size) + CANVAS_MARGIN
+    return int(model_size) if model_size is not None else int(size)
 
 
 def random_draws(seed, key, steps):

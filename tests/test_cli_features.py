@@ -31,7 +31,7 @@ def test_features_of_chosen_channels(tmp_path, model_path):
     assert record["samples"][0]["lo"] == [0.0] * 3 and record["samples"][0]["hi"] == [255.0] * 3
     assert sorted(record["quality"]) == ["noise_objective", "objective", "ratio"]
     assert all(len(values) == 3 for values in record["quality"].values())
-    assert record["optimisation"] == {"objective": "channel", "steps": 8, "size": 12, "seed": 0,
+    assert record["optimisation"] == {"objective": "channel", "steps": 8, "size": 12, "canvas": 12, "seed": 0,
                                       "learning_rate": 0.05}
 
 

@@ -16,7 +16,7 @@ import keras
 from tb_featureviz import featurevis, jobs, jsontext
 from tb_featureviz import featurevis_params as P
 
-SIZE = 32  # image side; the size-free model sees a 44-pixel canvas
+SIZE = 32  # image side, and the canvas the size-free model sees
 STEPS = 128
 CHANNELS = 8
 WIDTH = 16  # channels of relu3
@@ -73,7 +73,7 @@ def trained():
                   metrics=["accuracy"])
     history = model.fit(images, labels, batch_size=32, epochs=4, verbose=0, shuffle=False)
     assert history.history["accuracy"][-1] > 0.95
-    probe = keras.Model(model.inputs, model.get_layer("relu3").output)
+    probe = keras.Model(model.inputs[0], model.get_layer("relu3").output)
 
     def means(batch):
         return np.asarray(probe.predict_on_batch(batch.astype(np.float32))).mean(axis=(0, 1, 2))
@@ -111,7 +111,7 @@ def test_colour_constants_are_lucids():
     np.testing.assert_allclose(P.COLOR_CORRELATION_NORMALIZED, P.COLOR_CORRELATION_SVD_SQRT / 0.4619523, rtol=1e-6)
     assert P.SCALES[0] == 0.9 and P.SCALES[5] == 1.0 and P.SCALES[-1] == 1.1 and len(P.SCALES) == 11
     assert P.ANGLES.count(0) == 6 and min(P.ANGLES) == -10 and max(P.ANGLES) == 10
-    assert P.CANVAS_MARGIN == 12 and P.canvas_size(128) == 140 and P.canvas_size(20, 32) == 32
+    assert P.canvas_size(128) == 128 and P.canvas_size(20, 32) == 32
 
 
 def test_spectrum_frequencies_and_scale():
@@ -124,13 +124,53 @@ def test_spectrum_frequencies_and_scale():
     assert scale.dtype == np.float32 and scale[0, 0] == 4.0 and scale[0, 1] == 4.0 and scale[0, 2] == 2.0
 
 
+def backend_gradient(function, x):
+    """The gradient of ``sum(function(x))`` at numpy ``x``, by the backend's own autodiff."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(function(x))
+        return tape.gradient(total, x).numpy()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda v: function(v).sum())(x))
+    import torch
+
+    leaf = torch.tensor(x, requires_grad=True)
+    function(leaf).sum().backward()
+    return leaf.grad.numpy()
+
+
 @pytest.mark.parametrize("height,width", [(8, 8), (7, 9), (6, 5), (2, 3)])
-def test_irfft2_bases_equal_numpy_irfft2(height, width):
-    spectrum = np.random.default_rng(0).normal(size=(2, 3, height, width // 2 + 1))
-    rows, cols = P.irfft2_bases(height, width)
-    got = np.einsum("rcnj,rjm->cnm", np.einsum("rsnk,sckj->rcnj", rows, spectrum), cols)
+def test_irfft2_on_the_backend_equals_numpy_and_so_does_its_gradient(height, width):
+    rng = np.random.default_rng(0)
+    spectrum = rng.normal(size=(2, 3, height, width // 2 + 1)).astype(np.float32)  # imaginary DC/Nyquist too
     want = np.fft.irfft2(spectrum[0] + 1j * spectrum[1], s=(height, width), norm="ortho")
-    np.testing.assert_allclose(got, want, atol=2e-6)
+    np.testing.assert_allclose(P.irfft2(spectrum[0], spectrum[1], height, width), want, atol=1e-6)
+    got = P.irfft2(keras.ops.convert_to_tensor(spectrum[0]), keras.ops.convert_to_tensor(spectrum[1]),
+                   height, width, ops=keras.ops)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, atol=2e-6)
+    # Linear, so the gradient of sum(weights * irfft2(x)) is the adjoint applied to the weights,
+    # here from numpy's irfft2 of each basis vector (the parts numpy ignores get none).
+    weights = rng.normal(size=(3, height, width)).astype(np.float32)
+    adjoint = np.zeros(spectrum.shape)
+    for index in np.ndindex(*spectrum.shape):
+        basis = np.zeros(spectrum.shape)
+        basis[index] = 1.0
+        adjoint[index] = (np.fft.irfft2(basis[0] + 1j * basis[1], s=(height, width), norm="ortho") * weights).sum()
+
+    def weighted(x):
+        return keras.ops.multiply(P.irfft2(x[0], x[1], height, width, ops=keras.ops),
+                                  keras.ops.convert_to_tensor(weights))
+
+    gradient = backend_gradient(weighted, spectrum)
+    used = adjoint != 0  # the zero and Nyquist columns' imaginary parts: numpy ignores them
+    np.testing.assert_allclose(gradient[used], adjoint[used], atol=2e-5)
 
 
 def test_spectrum_to_image_follows_the_recipe():
@@ -267,12 +307,17 @@ def test_keras_ops_graph_code_equals_numpy():
             P.objective_values(acts, objective, vectors), rtol=1e-6)
 
 
-@pytest.mark.parametrize("size,canvas", [(SIZE, SIZE + 12), (30, 37)])
+def fixed_size_cnn(side):
+    """A conv layer behind a Reshape: a graph that needs its input size, so never size-free."""
+    return keras.Sequential([keras.Input((side, side, 3)), keras.layers.Reshape((side, side, 3)),
+                             keras.layers.Conv2D(2, 3, name="c")])
+
+
+@pytest.mark.parametrize("size,canvas", [(SIZE, SIZE), (30, 37)])
 def test_compiled_transform_equals_reference(size, canvas):
     """The step's transform (a native op) gives the values of the reference sampler."""
-    model = keras.Sequential([keras.Input((canvas, canvas, 3)), keras.layers.Conv2D(2, 3, name="c")])
-    vis = featurevis.FeatureVisualizer(model, "c", size=size)
-    assert (vis.size, vis.canvas) == (size, canvas)
+    vis = featurevis.FeatureVisualizer(fixed_size_cnn(canvas), "c", size=size)
+    assert (vis.size, vis.canvas, vis.size_free) == (size, canvas, False)
     images = np.random.default_rng(6).random((4, size, size, 3)).astype(np.float32)
     affine = P.affine_from_draws(P.random_draws(0, 3, 4), size, canvas)
     got = vis.transform(images, vis.transform_inputs(affine))
@@ -300,7 +345,7 @@ def test_optimised_images_beat_noise_tenfold_and_the_training_pictures(trained, 
     assert objective.mean() >= 10 * np.abs(noise).mean(), (objective, noise)
     assert objective.mean() > trained[2].mean(), (objective, trained[2])
     assert result.images.dtype == np.uint8 and result.images.shape == (CHANNELS, SIZE, SIZE, 3)
-    assert result.canvas == SIZE + 12 and result.total_channels == WIDTH
+    assert result.canvas == SIZE and result.total_channels == WIDTH
 
 
 def test_weights_and_trainable_flags_unchanged(trained, optimised):
@@ -349,13 +394,14 @@ def test_deterministic_given_a_seed(trained, visualizer):
 def test_nested_model_applies_the_outer_preprocessing(trained):
     """A fine-tuning shape: [Input 0..255, Rescaling, base]; equals the base on 0..1 inputs."""
     base, channels, _ = trained
-    nested = keras.Sequential([keras.Input((SIZE + 12, SIZE + 12, 3)), keras.layers.Rescaling(1 / 255.0, name="rescale"),
+    nested = keras.Sequential([keras.Input((3 * SIZE, 3 * SIZE, 3)), keras.layers.Rescaling(1 / 255.0, name="rescale"),
                                base], name="finetune")
     weights = [w.copy() for w in nested.get_weights()]
-    result = featurevis.visualize_features(nested, "patterns_cnn/relu3", channels[:4], steps=24, seed=2)
+    # Its input is fixed at 96 pixels; the graph up to relu3 takes any size, so 32 is optimised on a 32 canvas.
+    result = featurevis.visualize_features(nested, "patterns_cnn/relu3", channels[:4], steps=24, seed=2, size=SIZE)
     direct = featurevis.visualize_features(base, "relu3", channels[:4], steps=24, seed=2, size=SIZE,
                                            input_range=(0.0, 1.0))
-    assert result.layer == "patterns_cnn/relu3" and result.size == SIZE and result.canvas == SIZE + 12
+    assert result.layer == "patterns_cnn/relu3" and (result.size, result.canvas) == (SIZE, SIZE)
     # The optimisation carries float rounding of two graphs over 24 steps: a few grey levels.
     assert np.abs(result.images.astype(int) - direct.images).max() <= 3
     np.testing.assert_allclose(result.history, direct.history, rtol=1e-3, atol=1e-4)
@@ -393,6 +439,33 @@ def test_redirected_relu_gradient():
         total = tf.reduce_sum(values)
     np.testing.assert_allclose(values.numpy(), [0.0, 1.5])
     np.testing.assert_allclose(tape.gradient(total, pre).numpy()[:, 0, :, 0], [[0.5, 0.5], [0.5, 0.0]])
+
+
+def test_fixed_input_models_run_size_free_where_the_graph_allows():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((40, 40, 3))
+    x = keras.layers.Conv2D(3, 3, name="c2")(keras.layers.Conv2D(4, 3, name="c1")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x)))
+    native = featurevis.FeatureVisualizer(model, "c2")  # 128 is more than the input's 40: 40 on 40
+    assert (native.size, native.canvas, native.size_free) == (40, 40, False)
+    free = featurevis.FeatureVisualizer(model, "c2", size=16)
+    assert (free.size, free.canvas, free.size_free) == (16, 16, True)
+    # The same layers and weights, nothing copied: equal outputs at the model's own size.
+    assert [id(v) for v in free.truncated.weights] == [id(v) for v in native.truncated.weights]
+    x = keras.ops.convert_to_tensor(np.random.default_rng(0).random((2, 40, 40, 3)).astype(np.float32) * 255)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(free.truncated(x)),
+                               keras.ops.convert_to_numpy(native.truncated(x)), rtol=1e-5, atol=1e-4)
+    assert tuple(free.truncated(keras.ops.zeros((1, 16, 16, 3))).shape) == (1, 12, 12, 3)
+    result = free.run([0, 2], steps=4)
+    assert result.images.shape == (2, 16, 16, 3) and featurevis.features_job(result).record_extra[
+        "optimisation"]["canvas"] == 16
+    assert featurevis.FeatureVisualizer(model, "c2", size=64).canvas == 64  # larger than the input, too
+    # The user's model still checks its input size.
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 40, 40, 3\), found shape=\(1, 16, 16, 3\)"):
+        model(keras.ops.zeros((1, 16, 16, 3)))
+    # A graph that needs its size keeps the model's canvas, the image centred on it.
+    kept = featurevis.FeatureVisualizer(fixed_size_cnn(24), "c", size=16)
+    assert (kept.size, kept.canvas, kept.size_free) == (16, 24, False)
 
 
 def test_relu_layers_are_truncated_before_the_relu(trained, visualizer):
@@ -433,10 +506,10 @@ def test_errors_name_what_was_expected(trained, visualizer):
         featurevis.FeatureVisualizer(model, "relu3", objective="max")
     with pytest.raises(ValueError, match=r"No layer named 'relu9'"):
         featurevis.FeatureVisualizer(model, "relu9")
-    fixed = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3, name="c")])
     with pytest.raises(ValueError, match=r"visualize_features expects 2 <= size <= 16 \(the model input size\). "
                                          r"Received: size=20"):
-        featurevis.FeatureVisualizer(fixed, "c", size=20)
-    assert featurevis.FeatureVisualizer(fixed, "c").size == 16  # too small for a margin: the whole input
+        featurevis.FeatureVisualizer(fixed_size_cnn(16), "c", size=20)
+    with pytest.raises(ValueError, match=r"visualize_features expects size >= 2. Received: size=1"):
+        featurevis.FeatureVisualizer(model, "relu3", size=1)
     with pytest.raises(TypeError, match=r"visualize_features expects a keras.Model. Received: str"):
         featurevis.FeatureVisualizer("model", "c")
