@@ -39,6 +39,7 @@ Run from the repository root::
 
     python benchmarks/bench_feature_vis.py                        # the documented setting
     python benchmarks/bench_feature_vis.py --steps 10 --channels 4 --single-channels 2 --rounds 2   # a quick look
+    python benchmarks/bench_feature_vis.py --onednn on            # TensorFlow's oneDNN kernels (off on AMD CPUs)
     KERAS_BACKEND=jax python benchmarks/bench_feature_vis.py --backend jax   # in a venv with jax
 
 Prints a table and, with ``--json PATH``, writes the figures as JSON.
@@ -70,7 +71,12 @@ def parse_args(argv=None):
                         help="rounds alternating the modes (default 3); one-per-call channels are shared out")
     parser.add_argument("--skip-tf-keras-vis", action="store_true")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--onednn", choices=("default", "on", "off"), default="default",
+                        help="TensorFlow's oneDNN CPU kernels for every mode (TF_ENABLE_ONEDNN_OPTS); TensorFlow "
+                             "turns them on by itself only on some Intel CPUs (default: leave it to TensorFlow)")
     args = parser.parse_args(argv)
+    if args.onednn != "default":
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if args.onednn == "on" else "0"
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -313,6 +319,7 @@ def main(argv=None):
         "machine": machine(), "backend": backend, "keras": keras.__version__, "layer": args.layer,
         "size": args.size, "canvas": result.canvas, "channels": len(channels), "steps": args.steps,
         "rounds": rounds, "load_average": os.getloadavg(),
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
         "command": "python benchmarks/bench_feature_vis.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "noise_activation": float(channel_activation(truncated, noise, channels).mean()),
         "ours_quality_mean": {k: float(np.nanmean(v)) for k, v in quality.items()},
