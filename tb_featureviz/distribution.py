@@ -11,7 +11,10 @@ depends on the Keras backend:
   Keras has no public process id of its own.
 * PyTorch: rank 0 of ``torch.distributed`` when it is initialised.
 
-A single process always writes. Only the active backend's framework is
+A single process always writes. The callback asks :func:`should_write` once
+per model; :class:`ChiefGate` asks it before every write of a
+:class:`tb_featureviz.FeatureVizLogger`, so a custom loop needs no check of
+its own. Only the active backend's framework is
 consulted, and it is already imported by Keras then: this module never
 imports TensorFlow, JAX or PyTorch for another backend.
 
@@ -20,7 +23,10 @@ Example:
     True
 """
 
+import logging
 import sys
+
+_log = logging.getLogger("tb_featureviz")
 
 
 def _backend():
@@ -31,8 +37,13 @@ def _backend():
 
 def _tensorflow_chief(model):
     # Without a strategy (the usual case) Keras gives the default strategy,
-    # whose should_save_summary is true.
-    strategy = getattr(model, "distribute_strategy", None) if model is not None else None
+    # whose should_save_summary is true. Without a model (a scalar), the
+    # strategy whose scope the caller is in decides.
+    if model is None:
+        tf = sys.modules.get("tensorflow")
+        strategy = tf.distribute.get_strategy() if tf is not None else None
+    else:
+        strategy = getattr(model, "distribute_strategy", None)
     extended = getattr(strategy, "extended", None)
     return bool(getattr(extended, "should_save_summary", True))
 
@@ -74,3 +85,36 @@ def should_write(model=None):
     if backend == "torch":
         return _torch_chief()
     return _tensorflow_chief(model)
+
+
+class ChiefGate:
+    """Lets only the writing process write: asked before every write, it says once when it refuses.
+
+    Args:
+        owner: the name its one note starts with.
+        chief_only: False lets every process write (one log directory per
+            worker, say).
+
+    Example:
+        >>> gate = ChiefGate("FeatureVizLogger")
+        >>> gate.allows()  # a single process always writes
+        True
+    """
+
+    def __init__(self, owner, chief_only=True):
+        if not isinstance(chief_only, bool):
+            raise TypeError(f"{owner} expects chief_only True or False. Received: {chief_only!r}")
+        self.owner = owner
+        self.chief_only = chief_only
+        self._noted = False
+
+    def allows(self, model=None):
+        """Whether this process writes now (:func:`should_write` unless ``chief_only`` is False)."""
+        if not self.chief_only or should_write(model):
+            return True
+        if not self._noted:
+            # Not a warning: every non-chief process of a healthy run would print it.
+            self._noted = True
+            _log.info("%s: this process is not the writing process of a distributed run; it writes nothing "
+                      "(the chief writes every step).", self.owner)
+        return False

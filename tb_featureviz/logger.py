@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from tb_featureviz import arguments, capture, grids, jobs, kernels, metadata, step_jobs
+from tb_featureviz import arguments, capture, distribution, grids, jobs, kernels, metadata, step_jobs
 from tb_featureviz.drawing import GridDrawer
 from tb_featureviz.summary_writer import SummaryWriter
 
@@ -62,12 +62,16 @@ class FeatureVizLogger:
         workers: threads drawing grids; default: the number of CPUs.
         compress_level: PNG deflate level, 0 to 9 (1 is fast and nearly as small).
         log_probe: also log the probe images themselves (layer ``_probe``).
+        chief_only: under distributed training only the writing process
+            (:mod:`tb_featureviz.distribution`) computes and writes; the
+            others return empty results. False: every process writes.
     """
 
     def __init__(self, logdir, run="featureviz", *, max_channels=None, activation_scale="channel",
                  activation_range=None, filter_scale="channel", max_mosaic_tiles=kernels.DEFAULT_MAX_MOSAIC_TILES,
-                 preprocess=None, workers=None, compress_level=1, log_probe=True):
+                 preprocess=None, workers=None, compress_level=1, log_probe=True, chief_only=True):
         self.logdir = arguments.check_logdir(_OWNER, logdir)
+        self._gate = distribution.ChiefGate(_OWNER, chief_only)
         self.run = arguments.check_run(_OWNER, run)
         self.max_channels = arguments.check_count(_OWNER, "max_channels", max_channels, allow_none=True)
         if activation_scale not in grids.SCALES:
@@ -119,6 +123,8 @@ class FeatureVizLogger:
                 rule, a bad step. Nothing is written then.
         """
         self.check_step(step)
+        if not self._gate.allows(model):
+            return []
         capture.check_model(model, _OWNER, feature_maps=False)
         selection = capture.select_filter_layers(model, layers)
         self.report_skipped(selection.skipped, "filters")
@@ -158,6 +164,8 @@ class FeatureVizLogger:
                 an image input, a bad step. Nothing is written then.
         """
         self.check_step(step)
+        if not self._gate.allows(model):
+            return []
         capture.check_model(model, _OWNER)
         selection = capture.select_feature_map_layers(model, layers)
         probe, activation_jobs = self._feature_maps.jobs(
@@ -196,6 +204,8 @@ class FeatureVizLogger:
             the scalars written.
         """
         self.check_step(step)
+        if not self._gate.allows(model):
+            return [], {}
         capture.check_model(model, _OWNER, feature_maps=images is not None)
         chosen = capture.select_step_layers(model, layers)
         self.report_skipped(chosen.skipped, "activations or filters")
@@ -247,6 +257,8 @@ class FeatureVizLogger:
                 nothing is written then.
         """
         self.check_step(step)
+        if not self._gate.allows(model):
+            return []
         job = self.features_job(model, layer, channels, objective=objective, directions=directions, steps=steps,
                                 size=size, seed=seed, input_range=input_range, preprocess=preprocess,
                                 progress=progress)
@@ -302,11 +314,14 @@ class FeatureVizLogger:
             grid_jobs: :class:`tb_featureviz.jobs.GridJob` objects.
             scalars: ``{tag: value}`` standard scalar summaries.
             events: training-event dicts for ``featureviz/_events``.
-            model: writes the model's structure with its first grids.
+            model: writes the model's structure with its first grids; under
+                ``tf.distribute``, its strategy says which process writes.
 
         Returns:
             list of records, one per grid and sample (see :meth:`log_activations`).
         """
+        if not self._gate.allows(model):
+            return []
         with self._write_lock:
             step = self.check_step(step)
             self._report_caps(grid_jobs)

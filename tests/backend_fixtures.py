@@ -136,7 +136,7 @@ def _train(index, count, logdir):
     """Fit the nested model for 2 epochs of 2 batches, logging every batch; report what happened."""
     import keras
 
-    from tb_featureviz import FeatureVizCallback, capture, distribution
+    from tb_featureviz import FeatureVizCallback, FeatureVizLogger, capture, distribution
     from tests.models import gradient_image, nested_cnn
 
     model = nested_cnn()
@@ -148,12 +148,19 @@ def _train(index, count, logdir):
     x, y = _data(index, count)
     model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[callback])
     head = model.get_layer("head").get_weights()[0]
+    fit_passes = len(passes)
+    # A custom loop's logger, default settings: only the writing process computes and writes.
+    with FeatureVizLogger(logdir, run="custom") as logger:
+        custom = [len(logger.log_step(model, gradient_image(), step)[0]) for step in range(3)]
+        logger.log_scalar("custom/loss", 1.0, 3)
     return {
         "index": index,
         "writes": distribution.should_write(model),
         "step": callback.step,
-        "passes": len(passes),
+        "passes": fit_passes,
         "head_sum": float(np.abs(head).sum()),
+        "custom_records": custom,
+        "custom_passes": len(passes) - fit_passes,
     }
 
 

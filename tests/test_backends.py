@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz import FeatureVizCallback, FeatureVizLogger, distribution, grids
+from tb_featureviz import FeatureVizCallback, FeatureVizLogger, capture, distribution, grids
 from tests import backend_fixtures as bf
 from tests.eventfiles import tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
@@ -200,14 +200,69 @@ def test_should_write_torch_without_torch_distributed_loaded(monkeypatch):
     assert distribution.should_write() is True
 
 
+def test_should_write_tensorflow_without_a_model_asks_the_current_strategy(monkeypatch):
+    fake = types.SimpleNamespace(distribute=types.SimpleNamespace(get_strategy=lambda: _Strategy(False)))
+    monkeypatch.setitem(sys.modules, "tensorflow", fake)
+    monkeypatch.setattr(distribution, "_backend", lambda: "tensorflow")
+    assert distribution.should_write() is False
+    assert distribution.should_write(types.SimpleNamespace(distribute_strategy=_Strategy(True))) is True
+
+
+def _not_the_chief(monkeypatch):
+    """This process as JAX process 1 of 2, whatever the backend."""
+    monkeypatch.setattr(distribution, "_backend", lambda: "jax")
+    monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(process_index=lambda: 1, process_count=lambda: 2))
+
+
+def test_logger_on_a_process_that_does_not_write_computes_and_writes_nothing(tmp_path, monkeypatch, caplog):
+    model = small_cnn()
+    _not_the_chief(monkeypatch)
+    passes = []
+    for owner, name in ((capture, "capture_kernels"), (capture.FeatureMaps, "jobs"),
+                        (FeatureVizLogger, "features_job"), (FeatureVizLogger, "write")):
+        monkeypatch.setattr(owner, name, lambda *a, name=name, **k: passes.append(name))
+    with caplog.at_level("INFO", logger="tb_featureviz"):
+        with FeatureVizLogger(tmp_path) as logger:
+            assert logger.log_filters(model, 0) == []
+            assert logger.log_activations(model, gradient_image(), 1) == []
+            assert logger.log_step(model, gradient_image(), 2) == ([], {})
+            assert logger.log_features(model, "conv1", 3, [0], steps=2, size=8) == []
+    assert passes == []  # nothing computed, not even handed to the write path
+    monkeypatch.undo()
+    _not_the_chief(monkeypatch)
+    with caplog.at_level("INFO", logger="tb_featureviz"):
+        with FeatureVizLogger(tmp_path) as logger:
+            assert logger.write(4, scalars={"loss": 1.0}) == []
+            logger.log_scalar("loss", 1.0, 5)
+    assert not os.path.exists(os.path.join(tmp_path, "featureviz"))
+    assert [r.getMessage() for r in caplog.records if r.name == "tb_featureviz"] == [
+        "FeatureVizLogger: this process is not the writing process of a distributed run; it writes nothing "
+        "(the chief writes every step).",
+    ] * 2  # once per logger
+    with FeatureVizLogger(tmp_path, chief_only=False) as logger:  # every process writes its own run
+        assert len(logger.log_filters(model, 0)) > 0
+    assert len(glob.glob(os.path.join(tmp_path, "featureviz", "events.out.tfevents.*"))) == 1
+
+
+def test_logger_chief_only_must_be_a_bool(tmp_path):
+    with pytest.raises(TypeError, match=r"^FeatureVizLogger expects chief_only True or False. Received: 'yes'$"):
+        FeatureVizLogger(tmp_path, chief_only="yes")
+
+
 def _check_one_writer(tmp_path, results):
     """Exactly one event file, from the writing process, with every step of the run."""
     assert [r["writes"] for r in results] == [True, False]
     assert [r["step"] for r in results] == [4, 4]
     assert [r["passes"] for r in results] == [5, 5]  # every process computed every logged step
     paths = glob.glob(os.path.join(tmp_path, "**", "events.out.tfevents.*"), recursive=True)
-    assert len(paths) == 1 and os.path.dirname(paths[0]) == os.path.join(str(tmp_path), "featureviz")
-    assert os.listdir(tmp_path) == ["featureviz"]
+    assert sorted(os.path.relpath(os.path.dirname(p), tmp_path) for p in paths) == ["custom", "featureviz"]
+    assert sorted(os.listdir(tmp_path)) == ["custom", "featureviz"]
+    # The custom loop's logger: the writing process wrote every step, the other computed nothing.
+    assert results[1]["custom_records"] == [0, 0, 0] and min(results[0]["custom_records"]) > 0
+    assert [r["custom_passes"] for r in results] == [3, 0]
+    custom = tensors_by_tag(os.path.join(tmp_path, "custom"))
+    assert [s for s, _ in custom["featureviz/base/block1_conv1/activations"]] == [0, 1, 2]
+    assert [s for s, _ in custom["custom/loss"]] == [3]
     written = tensors_by_tag(os.path.join(tmp_path, "featureviz"))
     for layer in ("base/block1_conv1", "base/block2_sepconv1"):
         for kind in ("activations", "filters", "filter_change", "drift/relative_change", "health/dead_fraction"):
