@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from tb_featureviz import grids
+
 #: Largest step TensorBoard stores (an int64 field of the Event proto).
 MAX_STEP = 2**63 - 1
 
@@ -71,3 +73,19 @@ def check_preprocess(owner, preprocess):
     if preprocess is not None and not callable(preprocess):
         raise TypeError(f"{owner} expects preprocess to be callable. Received: {type(preprocess).__name__}")
     return preprocess
+
+
+def check_scales(owner, activation_scale, activation_range, filter_scale):
+    """Refuse an unknown activation or filter scale, or a bad range for ``activation_scale="fixed"``."""
+    if activation_scale not in grids.SCALES:
+        raise ValueError(f"{owner} expects activation_scale in {grids.SCALES}. Received: {activation_scale!r}")
+    if activation_scale == "fixed":
+        grids.value_ranges(np.zeros((1, 1)), "fixed", value_range=activation_range)  # validates
+    if filter_scale not in ("channel", "layer"):
+        raise ValueError(f"{owner} expects filter_scale 'channel' or 'layer'. Received: {filter_scale!r}")
+
+
+def check_compress_level(owner, compress_level):
+    """Refuse a PNG deflate level that is not an int from 0 to 9."""
+    if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
+        raise ValueError(f"{owner} expects compress_level from 0 to 9. Received: compress_level={compress_level!r}")

@@ -17,6 +17,7 @@ Example:
 """
 
 import dataclasses
+from typing import NamedTuple
 
 import numpy as np
 
@@ -299,25 +300,77 @@ def returned_records(header, drawn, tag):
     return records
 
 
-def cap_notes(job, max_mosaic_tiles):
-    """Warnings a job deserves: channels or mosaic inputs left out by a cap.
+class CapNote(NamedTuple):
+    """One layer's grid left channels out: which setting, how many it has, how many it kept."""
 
-    Returns:
-        ``[(key, message)]``; the key lets a caller say each thing once.
+    setting: str  # "max_channels" or "max_mosaic_tiles"
+    layer: str
+    total: int
+    kept: int
+    value: int  # the setting's value
+
+
+class CapWarning(UserWarning):
+    """A cap left channels out of some layers' grids in one logging call.
+
+    Attributes:
+        setting: ``"max_channels"`` or ``"max_mosaic_tiles"``.
+        notes: the :class:`CapNote` of each layer, in logging order.
+    """
+
+    def __init__(self, message, setting, notes):
+        super().__init__(message)
+        self.setting = setting
+        self.notes = tuple(notes)
+
+
+def cap_notes(job, max_mosaic_tiles):
+    """What a job's caps left out: ``[CapNote]`` (channels, and a mosaic's input channels).
 
     Example:
         >>> job = cap_job(activation_job("c", "Conv2D", np.zeros((1, 2, 2, 5), np.float32)), 2)
-        >>> cap_notes(job, 4096)[0][1]
-        "Layer 'c' has 5 channels; logging channels 0..1 (max_channels=2). Records list the channels they hold."
+        >>> cap_notes(job, 4096)
+        [CapNote(setting='max_channels', layer='c', total=5, kept=2, value=2)]
     """
     notes = []
     if job.capped_at is not None:
-        keep = job.capped_at
-        notes.append(((job.layer, "cap"), (
-            f"Layer {job.layer!r} has {job.total_channels} channels; logging channels 0..{keep - 1} "
-            f"(max_channels={keep}). Records list the channels they hold.")))
+        notes.append(CapNote("max_channels", job.layer, job.total_channels, job.capped_at, job.capped_at))
     if job.layout == "mosaic" and job.total_inputs is not None and len(job.input_channels) < job.total_inputs:
-        notes.append(((job.layer, "mosaic"), (
-            f"Layer {job.layer!r}: the filter mosaic holds input channels "
-            f"0..{len(job.input_channels) - 1} of {job.total_inputs} (max_mosaic_tiles={max_mosaic_tiles}).")))
+        notes.append(CapNote("max_mosaic_tiles", job.layer, job.total_inputs, len(job.input_channels),
+                             max_mosaic_tiles))
     return notes
+
+
+def cap_warnings(notes):
+    """One :class:`CapWarning` per setting for ``notes`` (those of one logging call).
+
+    Example:
+        >>> notes = [CapNote("max_channels", "a", 128, 64, 64), CapNote("max_channels", "b", 728, 64, 64)]
+        >>> str(cap_warnings(notes)[0])
+        "2 layers have more channels than max_channels=64: 'a' (128), 'b' (728). Logging channels 0..63 of each; records list the channels they hold."
+    """
+    found = []
+    for setting in ("max_channels", "max_mosaic_tiles"):
+        chosen = [n for n in notes if n.setting == setting]
+        if not chosen:
+            continue
+        values = "/".join(str(v) for v in sorted({n.value for n in chosen}))
+        kept = "/".join(str(k - 1) for k in sorted({n.kept for n in chosen}))
+        if setting == "max_channels" and len(chosen) == 1:
+            note = chosen[0]
+            message = (f"Layer {note.layer!r} has {note.total} channels; logging channels 0..{note.kept - 1} "
+                       f"(max_channels={note.value}). Records list the channels they hold.")
+        elif setting == "max_channels":
+            message = (f"{len(chosen)} layers have more channels than max_channels={values}: "
+                       + ", ".join(f"{n.layer!r} ({n.total})" for n in chosen)
+                       + f". Logging channels 0..{kept} of each; records list the channels they hold.")
+        elif len(chosen) == 1:
+            note = chosen[0]
+            message = (f"Layer {note.layer!r}: the filter mosaic holds input channels 0..{note.kept - 1} of "
+                       f"{note.total} (max_mosaic_tiles={note.value}).")
+        else:
+            message = (f"The filter mosaics of {len(chosen)} layers hold only their first input channels "
+                       f"(max_mosaic_tiles={values}): "
+                       + ", ".join(f"{n.layer!r} (0..{n.kept - 1} of {n.total})" for n in chosen) + ".")
+        found.append(CapWarning(message, setting, chosen))
+    return found

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from tb_featureviz import arguments, capture, distribution, grids, jobs, kernels, metadata, step_jobs
+from tb_featureviz import arguments, capture, distribution, jobs, kernels, metadata, reporting, step_jobs
 from tb_featureviz.drawing import GridDrawer
 from tb_featureviz.summary_writer import SummaryWriter
 
@@ -50,8 +50,9 @@ class FeatureVizLogger:
         logdir: TensorBoard log directory (local or ``gs://``-style path).
         run: name of the run folder inside ``logdir``.
         max_channels: draw at most this many channels of a layer (the first
-            ones); records list the channels held and the total, and a
-            warning names each capped layer once. None draws all.
+            ones); records list the channels held and the total, and one
+            warning per call (a :class:`tb_featureviz.jobs.CapWarning`)
+            names the layers it capped first. None draws all.
         activation_scale: ``"channel"`` (default: each feature map its own
             range), ``"layer"`` (one range per grid) or ``"fixed"``.
         activation_range: ``(lo, hi)`` for ``activation_scale="fixed"``.
@@ -74,17 +75,11 @@ class FeatureVizLogger:
         self._gate = distribution.ChiefGate(_OWNER, chief_only)
         self.run = arguments.check_run(_OWNER, run)
         self.max_channels = arguments.check_count(_OWNER, "max_channels", max_channels, allow_none=True)
-        if activation_scale not in grids.SCALES:
-            raise ValueError(f"{_OWNER} expects activation_scale in {grids.SCALES}. Received: {activation_scale!r}")
-        if activation_scale == "fixed":
-            grids.value_ranges(np.zeros((1, 1)), "fixed", value_range=activation_range)  # validates
-        if filter_scale not in ("channel", "layer"):
-            raise ValueError(f"{_OWNER} expects filter_scale 'channel' or 'layer'. Received: {filter_scale!r}")
+        arguments.check_scales(_OWNER, activation_scale, activation_range, filter_scale)
         self.max_mosaic_tiles = arguments.check_count(_OWNER, "max_mosaic_tiles", max_mosaic_tiles)
         self.preprocess = arguments.check_preprocess(_OWNER, preprocess)
         workers = arguments.check_count(_OWNER, "workers", workers, allow_none=True)
-        if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
-            raise ValueError(f"{_OWNER} expects compress_level from 0 to 9. Received: compress_level={compress_level!r}")
+        arguments.check_compress_level(_OWNER, compress_level)
         self.activation_scale = activation_scale
         self.activation_range = activation_range
         self.filter_scale = filter_scale
@@ -96,7 +91,7 @@ class FeatureVizLogger:
         self._feature_maps = capture.FeatureMaps(activation_scale, activation_range)
         self._visualizers = {}  # compiled feature visualizations, by model, layer and settings
         self._structure_logged = set()  # ids of models whose structure is written
-        self._reported = set()  # keys of warnings already given
+        self._reports = reporting.OnceReports()
         self._sequence = {}  # image tag -> grids written so far
         self._last_step = None
         # One step's check and writes form one critical section, so that two
@@ -324,7 +319,7 @@ class FeatureVizLogger:
             return []
         with self._write_lock:
             step = self.check_step(step)
-            self._report_caps(grid_jobs)
+            self._reports.caps(grid_jobs, self.max_mosaic_tiles)
             drawn = self._drawer.draw(grid_jobs)
             missing = self.writer.reopen_if_missing()
             if missing is not None:
@@ -400,17 +395,6 @@ class FeatureVizLogger:
             style["max_channels"] = self.max_channels
         return style
 
-    def _report_caps(self, grid_jobs):
-        for job in grid_jobs:
-            for key, message in jobs.cap_notes(job, self.max_mosaic_tiles):
-                self._warn_once(key, message)
-
     def report_skipped(self, skipped, what):
         """Warn once per layer about layers a selection reached but can't log."""
-        for info, reason in skipped:
-            self._warn_once((info.name, what), f"Not logging {what} of layer {info.name!r} ({info.class_name}): {reason}.")
-
-    def _warn_once(self, key, message):
-        if key not in self._reported:
-            self._reported.add(key)
-            warnings.warn(message, stacklevel=4)
+        self._reports.skipped(skipped, what)

@@ -11,7 +11,7 @@ import pytest
 
 from tb_featureviz import FeatureVizLogger, capture, jobs, metadata
 from tb_featureviz.background import OrderedBackgroundWriter
-from tb_featureviz.jobs import GridJob, cap_job
+from tb_featureviz.jobs import CapWarning, GridJob, cap_job
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
@@ -34,11 +34,14 @@ def test_cap_job_keeps_the_first_channels_of_every_layout(tmp_path):
         warnings.simplefilter("always")
         logger.write(0, capped)
         logger.write(1, capped)  # warned once per layer only
+    # One warning for the write, naming every layer the cap reached; none for the second.
     assert [str(w.message) for w in caught] == [
-        f"Layer {name!r} has {total} channels; logging channels 0..1 (max_channels=2). "
-        "Records list the channels they hold."
-        for name, total in (("a", 5), ("b", 4), ("c", 4))
+        "3 layers have more channels than max_channels=2: 'a' (5), 'b' (4), 'c' (4). "
+        "Logging channels 0..1 of each; records list the channels they hold."
     ]
+    assert [w.category for w in caught] == [CapWarning]
+    assert [tuple(n) for n in caught[0].message.notes] == [
+        ("max_channels", "a", 5, 2, 2), ("max_channels", "b", 4, 2, 2), ("max_channels", "c", 4, 2, 2)]
     np.testing.assert_array_equal(capped[0].samples[0], tiles[:2])
     np.testing.assert_array_equal(capped[0].samples[1], tiles[:2] + 1)
     np.testing.assert_array_equal(capped[1].samples[0], matrix[:, :, :2])

@@ -14,6 +14,7 @@ import pytest
 
 from tb_featureviz import cli
 from tb_featureviz.cli import backend, common, models
+from tb_featureviz.jobs import CapNote, cap_warnings
 
 
 # ------------------------------------------------------------------ weights fallback
@@ -172,15 +173,16 @@ def test_warning_summary_folds_channel_caps_into_one_line():
     out, err = io.StringIO(), io.StringIO()
     console = common.Console("log", out, err)
     with common.WarningSummary(console, how_to_lift="--max-channels all"):
-        for layer, total in (("a", 128), ("b/c", 728)):
-            warnings.warn(f"Layer {layer!r} has {total} channels; logging channels 0..63 (max_channels=64). "
-                          "Records list the channels they hold.")
-        warnings.warn("Layer 'd': the filter mosaic holds input channels 0..31 of 728 (max_mosaic_tiles=4096).")
+        for warning in cap_warnings([CapNote("max_channels", "a", 128, 64, 64),
+                                     CapNote("max_channels", "b/c", 728, 64, 64),
+                                     CapNote("max_mosaic_tiles", "d", 728, 32, 4096)]):
+            warnings.warn(warning)
+        warnings.warn(cap_warnings([CapNote("max_channels", "e", 96, 64, 64)])[0])  # a later call
         warnings.warn("Something else.")
         warnings.warn("Something else.")
     assert err.getvalue().splitlines() == [
         "tb-featureviz log: warning: UserWarning: Something else.",
-        "tb-featureviz log: note: 64-channel cap: 2 layers logged with their first 64 channels (max_channels=64); "
+        "tb-featureviz log: note: 64-channel cap: 3 layers logged with their first 64 channels (max_channels=64); "
         "--max-channels all logs every channel",
         "tb-featureviz log: note: mosaic cap: the filter mosaics of 1 layer hold only their first input channels "
         "(max_mosaic_tiles=4096)",

@@ -16,7 +16,6 @@ Nothing here imports Keras: a usage error is reported before Keras loads.
 
 import argparse
 import os
-import re
 import sys
 import threading
 import time
@@ -306,23 +305,13 @@ class ProgressBar:
 
 # ----------------------------------------------------------------- warnings
 
-_CHANNEL_CAP = re.compile(
-    r"^Layer (?P<layer>.+?) has (?P<total>\d+) channels; logging channels 0\.\.(?P<last>\d+) "
-    r"\(max_channels=(?P<cap>\d+)\)\."
-)
-_MOSAIC_CAP = re.compile(
-    r"^Layer (?P<layer>.+?): the filter mosaic holds input channels 0\.\.(?P<last>\d+) of (?P<total>\d+) "
-    r"\(max_mosaic_tiles=(?P<cap>\d+)\)\."
-)
-
-
 class WarningSummary:
     """A context manager: library warnings as one line each, channel caps as one line per run.
 
-    The logger warns once per capped layer ("Layer 'x' has 728 channels;
-    logging channels 0..63 (max_channels=64) ..."); a command line user gets
-    one line instead: ``64-channel cap: 38 layers logged with their first 64
-    channels (max_channels=64)``. Every other warning is shown once, on one
+    The logger warns once per logging call about the layers a cap reached
+    (a :class:`tb_featureviz.jobs.CapWarning`, whose notes name them); a
+    command line user gets one line per run instead: ``64-channel cap: 38
+    layers logged with their first 64 channels (max_channels=64)``. Every other warning is shown once, on one
     line. Warnings raised on other threads (the callback's writer) are
     caught as well.
     """
@@ -346,12 +335,14 @@ class WarningSummary:
         return self
 
     def _show(self, message, category, filename, lineno, file=None, line=None):
+        from tb_featureviz.jobs import CapWarning  # here: the CLI imports numpy only when it logs
+
+        if isinstance(message, CapWarning):
+            found = self.channel_caps if message.setting == "max_channels" else self.mosaic_caps
+            for note in message.notes:
+                found[note.layer] = (note.total, note.value)
+            return
         text = str(message)
-        for pattern, found in ((_CHANNEL_CAP, self.channel_caps), (_MOSAIC_CAP, self.mosaic_caps)):
-            match = pattern.match(text)
-            if match:
-                found[match["layer"]] = (int(match["total"]), int(match["cap"]))
-                return
         key = (category, text)
         if key not in self._seen:
             self._seen.add(key)
