@@ -338,3 +338,17 @@ def test_conv1d_drawn_and_conv3d_reported(tmp_path):
         "Layer 'c3d' (Conv3D) cannot be logged: no filter drawing rule for class Conv3D "
         "with kernels {'kernel': (3, 3, 3, 1, 2)}."
     )
+
+
+def test_public_names_resolve_to_their_owners():
+    import tb_featureviz
+    from tb_featureviz import callback, featurevis, logger
+
+    assert tb_featureviz.__all__ == ["CapWarning", "FeatureVisualizer", "FeatureVizCallback", "FeatureVizLogger",
+                                     "visualize_features", "__version__"]
+    assert (tb_featureviz.FeatureVizLogger, tb_featureviz.FeatureVizCallback, tb_featureviz.CapWarning,
+            tb_featureviz.FeatureVisualizer, tb_featureviz.visualize_features) == (
+        logger.FeatureVizLogger, callback.FeatureVizCallback, jobs.CapWarning, featurevis.FeatureVisualizer,
+        featurevis.visualize_features)
+    with pytest.raises(AttributeError, match=r"^module 'tb_featureviz' has no attribute 'Missing'$"):
+        tb_featureviz.Missing
