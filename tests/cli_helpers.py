@@ -105,11 +105,3 @@ def stop_board(process):
         raise
     return process.returncode, out, err
 
-
-def fetch_json(url):
-    """``(status, JSON)`` of a GET."""
-    import json
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=30) as reply:
-        return reply.status, json.loads(reply.read().decode("utf-8"))

@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from tests.cli_helpers import (
-    fetch_json, free_port, port_is_free, run_cli, small_model_path, start_board, stop_board,
+    free_port, port_is_free, run_cli, small_model_path, start_board, stop_board,
 )
+from tests.plugin_fixtures import fetch_json
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +37,11 @@ def test_board_serves_the_plugin_and_stops_on_ctrl_c(logdir):
             f"Feature maps: http://127.0.0.1:{port}/#featureviz",
             "Press Ctrl-C to stop.",
         ]
-        status, runs = fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/runs")
-        assert status == 200
+        runs = fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/runs")
         # Every step kept: the sampling flags reached TensorBoard.
         assert runs == {"runs": ["small"], "sampling": {"images": 0, "featureviz": 0}}
-        status, layers = fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/layers?run=small")
-        assert status == 200 and "conv1" in json.dumps(layers)
+        layers = fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/layers?run=small")
+        assert "conv1" in json.dumps(layers)
     finally:
         code, out, err = stop_board(process)
     assert code == 0, err

@@ -29,9 +29,10 @@ import sysconfig
 import pytest
 
 from tests.cli_helpers import (
-    ROOT, cli_env, fetch_json, free_port, port_is_free, small_model_path, start_board, stop_board,
+    ROOT, cli_env, free_port, port_is_free, small_model_path, start_board, stop_board,
 )
 from tests.eventfiles import tensors_by_tag
+from tests.plugin_fixtures import fetch_json
 
 def _own_distribution(name):
     """Whether a site-packages entry belongs to the test environment's own tb-featureviz install."""
@@ -107,8 +108,8 @@ def test_log_and_board_from_the_installed_command(venv, tmp_path, tmp_path_facto
     process, lines = start_board([command, "board", "--logdir", logdir, "--port", port], env=_env(), cwd=tmp_path)
     try:
         assert lines[-2:] == [f"Feature maps: http://127.0.0.1:{port}/#featureviz", "Press Ctrl-C to stop."]
-        assert fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/runs") == (
-            200, {"runs": ["featureviz"], "sampling": {"images": 0, "featureviz": 0}})
+        assert fetch_json(f"http://127.0.0.1:{port}/data/plugin/featureviz/runs") == {
+            "runs": ["featureviz"], "sampling": {"images": 0, "featureviz": 0}}
     finally:
         code, _out, err = stop_board(process)
     assert code == 0, err
