@@ -34,6 +34,7 @@ from tests.cli_helpers import (
 from tests.eventfiles import tensors_by_tag
 from tests.plugin_fixtures import fetch_json
 
+
 def _own_distribution(name):
     """Whether a site-packages entry belongs to the test environment's own tb-featureviz install."""
     lowered = name.lower()
