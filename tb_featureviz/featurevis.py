@@ -17,7 +17,7 @@ flags are never changed. Results are deterministic given ``seed``, and a
 channel's image does not depend on the other channels in its batch. For a
 plain ReLU layer the model is truncated just before the ReLU, so that a
 channel that is off everywhere on the grey start still gets a gradient
-(:func:`redirected_objective`).
+(:func:`tb_featureviz.featurevis_target.redirected_objective`).
 
 Example:
     >>> result = visualize_features(model, "block4_sepconv1", range(16), steps=100)  # doctest: +SKIP
@@ -35,6 +35,7 @@ import keras
 from tb_featureviz import activations, capture, jobs, jsontext
 from tb_featureviz import featurevis_params as params
 from tb_featureviz import featurevis_steps as steps_lib
+from tb_featureviz import featurevis_target as target
 from tb_featureviz import layers as layer_lib
 
 _OWNER = "visualize_features"
@@ -113,71 +114,6 @@ def quality_record(result, digits=6):
     return {name: jsontext.rounded_floats(values, digits) for name, values in result.quality().items()}
 
 
-def _resolve_layer(model, layer):
-    if isinstance(layer, layer_lib.LayerInfo):
-        return layer
-    chosen = layer_lib.select_layers(model, layer).layers
-    if len(chosen) != 1:
-        raise ValueError(
-            f"{_OWNER} expects one layer. Received: {layer!r}, which selects {[i.name for i in chosen]}")
-    return chosen[0]
-
-
-def _plain_relu(layer):
-    if isinstance(layer, keras.layers.ReLU):
-        return layer.max_value is None and not layer.negative_slope and not layer.threshold
-    return isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.relu
-
-
-def _pre_activation(model, info):
-    """The layer whose output a plain ReLU target layer takes (same nesting), or None.
-
-    The visualizer then truncates there and applies the ReLU itself, so it
-    can redirect the gradient of a ReLU that is off everywhere.
-    """
-    if not _plain_relu(info.layer):
-        return None
-    for node in getattr(info.layer, "_inbound_nodes", []):
-        tensors = node.input_tensors
-        history = getattr(tensors[0], "_keras_history", None) if len(tensors) == 1 else None
-        if history is None:
-            continue
-        for candidate in layer_lib.walk_layers(model):
-            if candidate.layer is history.operation and candidate.path == info.path:
-                return candidate
-    return None
-
-
-def redirected_objective(pre_activation, objective, vectors):
-    """Per-sample objective of ``relu(pre_activation)``, with a redirected gradient (graph code).
-
-    The value is the objective of the ReLU's output. Where no gradient gets
-    through a sample's ReLU (every unit its objective reads is off, as on
-    the flat grey start for many selective channels), the gradient is that
-    of the same objective on the pre-activation, which turns the units on;
-    then the ReLU's own gradient takes over. Lucid redirects ReLU gradients
-    like this for its first 16 steps; here a sample is redirected whenever,
-    and only while, it would get no gradient at all.
-    """
-    ops = keras.ops
-    post = ops.relu(pre_activation)
-    value = params.objective_values(post, objective, vectors, ops=ops)
-    reach = params.objective_values(post, objective, ops.abs(vectors), ops=ops)
-    dead = ops.cast(ops.less_equal(reach, 0.0), "float32")
-    linear = params.objective_values(pre_activation, objective, vectors, ops=ops)
-    return value + dead * (linear - ops.stop_gradient(linear))
-
-
-def _fixed_input_size(model):
-    if len(model.inputs) != 1:
-        raise ValueError(f"{_OWNER} expects a model with one input. Received: {len(model.inputs)} inputs")
-    shape = tuple(model.inputs[0].shape)
-    if len(shape) != 4:
-        raise ValueError(f"{_OWNER} expects a model taking images (batch, height, width, channels). "
-                         f"Received: input shape {shape}")
-    return shape
-
-
 class FeatureVisualizer:
     """Optimises images for channels of one layer; reusable (the compiled step is kept).
 
@@ -217,17 +153,18 @@ class FeatureVisualizer:
         capture.check_model(model, _OWNER)
         params.check_objective(objective)
         self.model = model
-        self.info = _resolve_layer(model, layer)
+        self.info = target.resolve_layer(model, layer, _OWNER)
         self.objective = objective
         out_shape = layer_lib.output_shape(self.info.layer)
         if out_shape is None or len(out_shape) != 4:
             raise ValueError(f"{_OWNER} expects a layer with a 4-D output. Received: layer "
                              f"{self.info.name!r} with output shape {out_shape}")
         self._format = activations.model_data_format(model, [self.info])
-        fixed = self._fixed_side(_fixed_input_size(model))
+        fixed = self._fixed_side(target.image_input_shape(model, _OWNER))
         #: For a plain ReLU layer, the layer feeding it: the model is truncated
-        #: there and the ReLU applied here (see :func:`redirected_objective`).
-        self.pre_activation = _pre_activation(model, self.info)
+        #: there and the ReLU applied here (see
+        #: :func:`tb_featureviz.featurevis_target.redirected_objective`).
+        self.pre_activation = target.pre_activation(model, self.info)
         # From the model's inputs to the layer, outer layers in front of a
         # nested base included.
         extractor = activations.ActivationExtractor(model, [self.pre_activation or self.info])
@@ -328,7 +265,7 @@ class FeatureVisualizer:
         ops = keras.ops
         acts = self.forward(self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms), call)
         if self.pre_activation is not None:
-            return redirected_objective(acts, self.objective, vectors)
+            return target.redirected_objective(acts, self.objective, vectors)
         return params.objective_values(acts, self.objective, vectors, ops=ops)
 
     def image_objective(self, images, vectors, call=None):

@@ -13,7 +13,7 @@ import pytest
 
 import keras
 
-from tb_featureviz import featurevis, jobs, jsontext
+from tb_featureviz import featurevis, featurevis_target, jobs, jsontext
 from tb_featureviz import featurevis_params as P
 
 SIZE = 32  # image side, and the canvas the size-free model sees
@@ -435,7 +435,7 @@ def test_redirected_relu_gradient():
     vectors = np.ones((2, 1), np.float32)
     with tf.GradientTape() as tape:
         tape.watch(pre)
-        values = featurevis.redirected_objective(pre, "channel", vectors)
+        values = featurevis_target.redirected_objective(pre, "channel", vectors)
         total = tf.reduce_sum(values)
     np.testing.assert_allclose(values.numpy(), [0.0, 1.5])
     np.testing.assert_allclose(tape.gradient(total, pre).numpy()[:, 0, :, 0], [[0.5, 0.5], [0.5, 0.0]])
