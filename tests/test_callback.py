@@ -167,7 +167,7 @@ def test_activation_grid_is_the_layer_output_for_the_probe(tmp_path):
         layer_tags("base/block1_act", kinds=("activations",), scalars=HEALTH)
     grid, record = decoded_grid(written, "base/block1_act", "activations", 0)
     base = model.get_layer("base")
-    inner = keras.Model(base.inputs, base.get_layer("block1_act").output)
+    inner = keras.Model(base.inputs[0], base.get_layer("block1_act").output)
     expected = inner.predict_on_batch(image[None].astype(np.float32) / 127.5 - 1)[0]
     for tile, channel in enumerate(record["channels"]):
         span = (record["samples"][0]["hi"][tile] or 0) - (record["samples"][0]["lo"][tile] or 0)

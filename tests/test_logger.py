@@ -36,7 +36,7 @@ def test_activation_round_trip_exact_tags_and_values(tmp_path):
     assert set(written) == expected
     assert [r["tag"] for r in records] == ["featureviz/_probe/probe"] + [f"featureviz/{n}/activations" for n in layers]
 
-    reference = keras.Model(model.inputs, [model.get_layer(n).output for n in layers]).predict_on_batch(
+    reference = keras.Model(model.inputs[0], [model.get_layer(n).output for n in layers]).predict_on_batch(
         image[None].astype(np.float32)
     )
     for record, fmap in zip(records[1:], reference):
@@ -138,7 +138,7 @@ def test_nested_activations_apply_outer_preprocessing(tmp_path):
         records = logger.log_activations(model, image, step=0, layers=["block1_conv1", "base/block2_sepconv1"])
     base = model.get_layer("base")
     x = model.get_layer("rescale")(image[None].astype(np.float32))
-    expected = keras.ops.convert_to_numpy(keras.Model(base.inputs, base.get_layer("block2_sepconv1").output)(x))[0]
+    expected = keras.ops.convert_to_numpy(keras.Model(base.inputs[0], base.get_layer("block2_sepconv1").output)(x))[0]
     assert [r["layer"] for r in records] == ["base/block1_conv1", "base/block2_sepconv1"]
     np.testing.assert_allclose(records[1]["hi"], expected.max(axis=(0, 1)), rtol=1e-5)
     np.testing.assert_allclose(records[1]["lo"], expected.min(axis=(0, 1)), rtol=1e-5, atol=1e-7)
