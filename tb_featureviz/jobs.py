@@ -362,7 +362,7 @@ def cap_warnings(notes):
                        f"(max_channels={note.value}). Records list the channels they hold.")
         elif setting == "max_channels":
             message = (f"{len(chosen)} layers have more channels than max_channels={values}: "
-                       + ", ".join(f"{n.layer!r} ({n.total})" for n in chosen)
+                       + _named(chosen, lambda n: f"{n.layer!r} ({n.total})")
                        + f". Logging channels 0..{kept} of each; records list the channels they hold.")
         elif len(chosen) == 1:
             note = chosen[0]
@@ -371,6 +371,17 @@ def cap_warnings(notes):
         else:
             message = (f"The filter mosaics of {len(chosen)} layers hold only their first input channels "
                        f"(max_mosaic_tiles={values}): "
-                       + ", ".join(f"{n.layer!r} (0..{n.kept - 1} of {n.total})" for n in chosen) + ".")
+                       + _named(chosen, lambda n: f"{n.layer!r} (0..{n.kept - 1} of {n.total})") + ".")
         found.append(CapWarning(message, setting, chosen))
     return found
+
+
+#: Layers a cap warning names before it says how many more (its notes hold all).
+NAMED_LAYERS = 8
+
+
+def _named(notes, describe):
+    """The first NAMED_LAYERS notes described, then how many more: one readable line."""
+    text = ", ".join(describe(n) for n in notes[:NAMED_LAYERS])
+    more = len(notes) - NAMED_LAYERS
+    return text + (f" and {more} more" if more > 0 else "")

@@ -54,6 +54,15 @@ def test_cap_job_keeps_the_first_channels_of_every_layout(tmp_path):
     np.testing.assert_array_equal(grid_jobs[0].samples[0], tiles)  # inputs untouched
 
 
+def test_a_cap_warning_names_eight_layers_and_counts_the_rest():
+    many = [jobs.CapNote("max_channels", f"l{i}", 128, 64, 64) for i in range(10)]
+    (warning,) = jobs.cap_warnings(many)
+    assert str(warning) == ("10 layers have more channels than max_channels=64: 'l0' (128), 'l1' (128), "
+                            "'l2' (128), 'l3' (128), 'l4' (128), 'l5' (128), 'l6' (128), 'l7' (128) and 2 more. "
+                            "Logging channels 0..63 of each; records list the channels they hold.")
+    assert warning.notes == tuple(many)
+
+
 def test_filter_change_jobs_draw_the_difference_like_filters():
     import keras
 
