@@ -32,7 +32,7 @@ import numpy as np
 
 import keras
 
-from tb_featureviz import activations, capture, jobs, jsontext
+from tb_featureviz import activations, arguments, capture, jobs, jsontext
 from tb_featureviz import featurevis_params as params
 from tb_featureviz import featurevis_steps as steps_lib
 from tb_featureviz import featurevis_target as target
@@ -173,9 +173,8 @@ class FeatureVisualizer:
         #: of the image's own size (its graph up to the layer takes any size):
         #: Xception's 299 pixels cost 5.5 times a 128-pixel canvas.
         self.size_free = False
-        if size is not None and int(size) < 2:
-            raise ValueError(f"{_OWNER} expects size >= 2. Received: size={size}")
-        size = int(size) if size is not None else min(DEFAULT_SIZE, fixed or DEFAULT_SIZE)
+        size = arguments.check_count(_OWNER, "size", size, allow_none=True, minimum=2)
+        size = size if size is not None else min(DEFAULT_SIZE, fixed or DEFAULT_SIZE)
         if fixed is not None and size != fixed:
             free = extractor.size_free_model(size)
             if free is not None:

@@ -509,7 +509,9 @@ def test_errors_name_what_was_expected(trained, visualizer):
     with pytest.raises(ValueError, match=r"visualize_features expects 2 <= size <= 16 \(the model input size\). "
                                          r"Received: size=20"):
         featurevis.FeatureVisualizer(fixed_size_cnn(16), "c", size=20)
-    with pytest.raises(ValueError, match=r"visualize_features expects size >= 2. Received: size=1"):
+    with pytest.raises(ValueError, match=r"^visualize_features expects size >= 2 or None. Received: size=1$"):
         featurevis.FeatureVisualizer(model, "relu3", size=1)
+    with pytest.raises(ValueError, match=r"^visualize_features expects size >= 2 or None. Received: size='64'$"):
+        featurevis.FeatureVisualizer(model, "relu3", size="64")
     with pytest.raises(TypeError, match=r"visualize_features expects a keras.Model. Received: str"):
         featurevis.FeatureVisualizer("model", "c")
