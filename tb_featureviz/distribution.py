@@ -14,9 +14,9 @@ depends on the Keras backend:
 A single process always writes. The callback asks :func:`should_write` once
 per model; :class:`ChiefGate` asks it before every write of a
 :class:`tb_featureviz.FeatureVizLogger`, so a custom loop needs no check of
-its own. Only the active backend's framework is
-consulted, and it is already imported by Keras then: this module never
-imports TensorFlow, JAX or PyTorch for another backend.
+its own. Only the active backend's framework is consulted, and it is
+already imported by Keras then: this module never imports TensorFlow, JAX
+or PyTorch for another backend.
 
 Example:
     >>> should_write(model)  # doctest: +SKIP
@@ -107,10 +107,19 @@ class ChiefGate:
         self.owner = owner
         self.chief_only = chief_only
         self._noted = False
+        self._model_says = None  # the last answer for a model: a scalar written outside a scope follows it
 
     def allows(self, model=None):
         """Whether this process writes now (:func:`should_write` unless ``chief_only`` is False)."""
-        if not self.chief_only or should_write(model):
+        if not self.chief_only:
+            return True
+        if model is None and self._model_says is not None:
+            writes = self._model_says
+        else:
+            writes = should_write(model)
+            if model is not None:
+                self._model_says = writes
+        if writes:
             return True
         if not self._noted:
             # Not a warning: every non-chief process of a healthy run would print it.

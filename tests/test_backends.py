@@ -244,6 +244,14 @@ def test_logger_on_a_process_that_does_not_write_computes_and_writes_nothing(tmp
     assert len(glob.glob(os.path.join(tmp_path, "featureviz", "events.out.tfevents.*"))) == 1
 
 
+def test_a_scalar_without_a_model_follows_the_last_answer_for_a_model(monkeypatch):
+    answers = iter([False])
+    monkeypatch.setattr(distribution, "should_write", lambda model=None: next(answers))
+    gate = distribution.ChiefGate("FeatureVizLogger")
+    assert gate.allows(object()) is False  # asked once, for the model
+    assert gate.allows() is False  # a scalar: no second question (outside a strategy scope it would say True)
+
+
 def test_logger_chief_only_must_be_a_bool(tmp_path):
     with pytest.raises(TypeError, match=r"^FeatureVizLogger expects chief_only True or False. Received: 'yes'$"):
         FeatureVizLogger(tmp_path, chief_only="yes")

@@ -311,9 +311,9 @@ class WarningSummary:
     The logger warns once per logging call about the layers a cap reached
     (a :class:`tb_featureviz.jobs.CapWarning`, whose notes name them); a
     command line user gets one line per run instead: ``64-channel cap: 38
-    layers logged with their first 64 channels (max_channels=64)``. Every other warning is shown once, on one
-    line. Warnings raised on other threads (the callback's writer) are
-    caught as well.
+    layers logged with their first 64 channels (max_channels=64)``. Every
+    other warning is shown once, on one line. Warnings raised on other
+    threads (the callback's writer) are caught as well.
     """
 
     def __init__(self, console, how_to_lift=None):
