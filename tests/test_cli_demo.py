@@ -6,6 +6,7 @@ the real command, ``demo --quick`` (Xception at its smallest size, eager).
 """
 
 import io
+import json
 import re
 
 import pytest
@@ -125,3 +126,6 @@ def test_demo_command_with_xception(tmp_path):
     written = tensors_by_tag(str(logdir / "featureviz"))
     assert sorted(step for step, _ in written["featureviz/xception/block14_sepconv2/activations"]) == [0, 1, 2]
     assert sorted(step for step, _ in written["featureviz/xception/block4_sepconv1/features"]) == [0, 2]
+    # The visualizer's default size: the model's 71-pixel input, smaller than 128.
+    records = [json.loads(text.item()) for _, text in written["featureviz/xception/block4_sepconv1/features/record"]]
+    assert [(r["optimisation"]["size"], r["optimisation"]["canvas"]) for r in records] == [(71, 71)] * 2

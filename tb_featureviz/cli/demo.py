@@ -22,11 +22,11 @@ NAME = "demo"
 #: Xception's smallest input.
 MIN_IMAGE_SIZE = 71
 
-#: The layer whose channels the demo visualises (what they respond to most),
-#: how many of its channels, and the side of the optimised images.
+#: The layer whose channels the demo visualises (what they respond to most)
+#: and how many of its channels. The images take the visualizer's default
+#: size: 128 px, or the model's input where that is smaller (--quick's 71).
 FEATURES_LAYER = "block4_sepconv1"
 FEATURES_CHANNELS = 16
-FEATURES_SIZE = 128
 
 #: Optimisation steps per feature visualization: by default, and with --quick.
 #: The demo runs them twice (first and last logged step) on the training
@@ -155,8 +155,7 @@ def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_
         # The callback counts logged steps and visualises at counts 1,
         # 1 + every, ...: every = total - 1 gives the first and the last.
         features = dict(features_every=max(1, total - 1), features_layers=features_layer,
-                        features_channels=FEATURES_CHANNELS, features_steps=features_steps,
-                        features_size=min(FEATURES_SIZE, image_size))
+                        features_channels=FEATURES_CHANNELS, features_steps=features_steps)
     with WarningSummary(console), console.bar(total, "Logged steps") as bar:
 
         def on_logged_step(step, records):
