@@ -55,6 +55,7 @@ import numpy as np
 from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs, tensors
 from tb_featureviz import layers as layer_lib
 from tb_featureviz.background import OrderedBackgroundWriter
+from tb_featureviz.failures import LoggingFailures
 from tb_featureviz.logger import FeatureVizLogger
 
 _OWNER = "FeatureVizCallback"
@@ -73,9 +74,19 @@ class FeatureVizCallback(keras.callbacks.Callback):
     """Logs feature maps, filters, drift and channel health while a model trains.
 
     Arguments are checked here; the layers, the probe images and the log
-    directory are checked against the model at the first ``on_train_begin``,
-    so a misconfiguration fails before the first batch. After that a
-    failure while logging warns and training goes on, unless ``strict``.
+    directory (created, and a test file written in it) are checked against
+    the model at the first ``on_train_begin``, so a misconfiguration fails
+    before the first batch.
+
+    After that, logging never ends training unless ``strict``: a step that
+    can't be captured or written (a full disk, a lost network mount; step
+    0's write included) is skipped and training goes on. The first failure
+    of a ``fit`` call warns, naming the step and the cause; ``on_train_end``
+    gives one summary warning: how many steps were lost out of how many,
+    the first and the last, each distinct cause, whether logging recovered
+    (e.g. once disk space was freed) and whether closing the event file
+    failed, which is never raised. The steps written stay readable: a
+    failed write leaves no partial record (:mod:`tb_featureviz.eventfile`).
 
     Pass the same callback object to every ``fit`` call of one training
     run (e.g. frozen base, then unfrozen): it keeps the step count, the
@@ -107,7 +118,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
             and channel health always cover every channel.
         drift: write drift scalars and ``filter_change`` grids.
         health: write channel-health scalars.
-        strict: raise instead of warning when logging fails during training.
+        strict: stop training instead: a :class:`RuntimeError` naming the
+            step and the cause, raised by the next hook (``on_train_end``
+            for a failed close of the event file).
         background: draw and write on a background thread (default). False
             logs synchronously, e.g. for debugging.
         workers: threads drawing grids (default: the CPU count).
@@ -132,7 +145,10 @@ class FeatureVizCallback(keras.callbacks.Callback):
 
     Raises:
         ValueError, TypeError, PermissionError: bad arguments, with what was
-            expected and what was received.
+            expected and what was received; from the first ``on_train_begin``,
+            a model, layers, probe images or log directory they don't fit.
+        RuntimeError: with ``strict=True``, a step that couldn't be logged or an
+            event file that couldn't be closed.
     """
 
     def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
@@ -202,7 +218,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
         self._last_logged = None
         self._logged_count = 0  # fresh steps captured, for the features schedule
         self._probe_logged = False
-        self._failure = None
+        self._logdir_checked = False  # the set-up's write test ran once: later set-ups don't repeat it
+        self._failure = None  # (step, error) of a strict failure, raised by the next hook
+        self._failures = LoggingFailures(_OWNER)  # non-strict failures: one warning, then a summary
 
     @property
     def logger(self):
@@ -223,7 +241,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
             self._setup(self.model)
         self._fit_start_step = self._step
         self._fit_start_iterations = self._iterations()
-        # The first step is logged strictly: it is still part of the set-up.
+        # The first step's capture is strict: it is still part of the set-up
+        # (e.g. bad features_layers). Its write is not: a full disk is no
+        # misconfiguration, and check_writable has shown the directory works.
         self._log(self._step, strict=first or self.strict)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -245,9 +265,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
             self._step = self._current_step()
             self._log(self._step)
         finally:
-            self._background.drain()
-            self._logger.close()
+            close_error = self._close()
         self._raise_failure()
+        self._summarise(close_error)
 
     # ----------------------------------------------------------- set-up
 
@@ -275,8 +295,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
                 f"Received: model {model.name!r} with optimizer {getattr(model, 'optimizer', None)!r}"
             )
         writes = distribution.should_write(model)
-        if writes:
+        if writes and not self._logdir_checked:
             logdirs.check_writable(self.run_dir, owner=_OWNER)
+            self._logdir_checked = True
         if self._viz_model is not None:
             warnings.warn(
                 f"{_OWNER} was used with model {self._viz_model.name!r} and now with "
@@ -325,7 +346,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             if strict:
                 self._close()
                 raise
-            self._warn(step, error)
+            self._report(step, error)
             return
         finally:
             if fresh:
@@ -379,24 +400,45 @@ class FeatureVizCallback(keras.callbacks.Callback):
                                          model=self._viz_model)
             if self.on_logged_step is not None:
                 self.on_logged_step(captured.step, records)
+            self._failures.written(captured.step)
         except Exception as error:  # noqa: BLE001 - reported on the training thread or as a warning
             if self.strict:
-                self._failure = (captured.step, error)
+                if self._failure is None:  # the first failure is the one raised
+                    self._failure = (captured.step, error)
             else:
-                self._warn(captured.step, error)
+                self._report(captured.step, error)
 
-    def _warn(self, step, error):
-        warnings.warn(
-            f"{_OWNER} could not log step {step}: {type(error).__name__}: {error}. "
-            "Training goes on; pass strict=True to stop instead.",
-            stacklevel=2,
-        )
+    def _report(self, step, error):
+        """Count a failed step; the first failure of a fit call also warns."""
+        text = self._failures.failed(step, error)
+        if text is not None:
+            warnings.warn(text, stacklevel=3)
+
+    def _summarise(self, close_error):
+        """One warning for the fit call's failures, a failed close included (raised when strict)."""
+        if close_error is not None and self.strict:
+            self._failures.finish()
+            raise RuntimeError(f"{_OWNER} could not close its event file after step {self._step}: "
+                               f"{type(close_error).__name__}: {close_error}") from close_error
+        if close_error is not None:
+            self._failures.close_failed(close_error)
+        summary = self._failures.finish()
+        if summary is not None:
+            warnings.warn(summary, stacklevel=3)
 
     def _close(self):
-        # Keras skips on_train_end when a hook raises: without this the event
-        # file stays open (a ResourceWarning when it is collected).
+        """Wait for the last write and close the event file; returns the close's error, if any.
+
+        Called by on_train_end, and before a strict failure is raised: Keras
+        skips on_train_end when a hook raises, and the event file would stay
+        open (a ResourceWarning when it is collected).
+        """
         self._background.drain()
-        self._logger.close()
+        try:
+            self._logger.close()
+        except Exception as error:  # noqa: BLE001 - a full disk must not end fit: on_train_end reports it
+            return error
+        return None
 
     def _raise_failure(self):
         if self._failure is not None:

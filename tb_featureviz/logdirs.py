@@ -23,10 +23,6 @@ Example:
 import os
 import uuid
 
-# Large enough that a step's small summaries (scalars, JSON records) reach the
-# OS in a few system calls; records larger than the buffer bypass it.
-_BUFFER_BYTES = 1 << 16
-
 _WRITE_TEST_PREFIX = ".featureviz-write-test-"
 
 
@@ -49,7 +45,16 @@ class _LocalFileSystem:
         return os.path.exists(path)
 
     def open_write(self, path):
-        return open(path, "wb", buffering=_BUFFER_BYTES)
+        # Unbuffered: EventFileWriter already hands over a whole step per write,
+        # and after a failed write it cuts the file back (truncate), which a
+        # buffer still holding bytes would undo when it is flushed.
+        return open(path, "wb", buffering=0)
+
+    def truncate(self, handle, size):
+        """Cut the file of ``handle`` (from :meth:`open_write`) to ``size`` bytes; write on from there."""
+        handle.truncate(size)
+        handle.seek(size)
+        return True
 
     def remove(self, path):
         os.remove(path)
@@ -73,6 +78,9 @@ class _TensorFlowFileSystem:
 
     def open_write(self, path):
         return self._gfile.GFile(path, "wb")
+
+    def truncate(self, handle, size):
+        return False  # a GFile can't be cut back: EventFileWriter starts a new file
 
     def remove(self, path):
         self._gfile.remove(path)
@@ -112,6 +120,9 @@ class _FsspecFileSystem:
     def open_write(self, path):
         fs, bare = self._resolve(path)
         return fs.open(bare, "wb")
+
+    def truncate(self, handle, size):
+        return False  # object stores upload whole blocks: EventFileWriter starts a new file
 
     def remove(self, path):
         fs, bare = self._resolve(path)

@@ -314,6 +314,11 @@ class FeatureVizLogger:
 
         Returns:
             list of records, one per grid and sample (see :meth:`log_activations`).
+
+        Raises:
+            OSError: the step couldn't be written (e.g. a full disk). Nothing
+                of it stays in a local event file and it doesn't count in
+                ``sequence``; later steps are written when the disk has room.
         """
         if not self._gate.allows(model):
             return []
@@ -328,26 +333,17 @@ class FeatureVizLogger:
                     f"Writing step {step} and later steps into a new event file in {self.run_dir!r}.",
                     stacklevel=2,
                 )
-            if events:
-                document = {"version": metadata.FORMAT_VERSION,
-                            "events": [{"step": step, **event} for event in events]}
-                self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
-            if model is not None and drawn and id(model) not in self._structure_logged:
-                from tb_featureviz.layers import describe_structure
-
-                self.writer.write_structure({"version": metadata.FORMAT_VERSION, **describe_structure(model)}, step)
-                self._structure_logged.add(id(model))
-            records = []
-            for grid in drawn:
-                tag = metadata.image_tag(grid.job.layer, grid.job.kind)
-                header = jobs.record_header(grid, step, self._sequence.get(tag, 0))
-                self.writer.write_grid(grid.job.layer, grid.job.kind, step, grid.pngs, max(header["width"], 1),
-                                       max(header["height"], 1), jobs.record_text(header, grid))
-                self._sequence[tag] = header["sequence"] + 1
-                records.extend(jobs.returned_records(header, grid, tag))
-            for tag, value in (scalars or {}).items():
-                self.writer.write_scalar(tag, value, step)
-            self.writer.flush()
+            try:
+                records, sequence, structure_of = self._write_drawn(step, drawn, scalars, events, model)
+                self.writer.flush()
+            except BaseException:
+                # Whole or not at all: a step that failed half-way (a full disk)
+                # leaves nothing in the file and doesn't count in sequence.
+                self.writer.discard()
+                raise
+            self._sequence = sequence
+            if structure_of is not None:
+                self._structure_logged.add(structure_of)
             self._last_step = step
         return records
 
@@ -372,9 +368,16 @@ class FeatureVizLogger:
         self.writer.flush()
 
     def close(self):
-        """Flush and close the writer and the drawing threads. Idempotent."""
-        self.writer.close()
-        self._drawer.close()
+        """Flush and close the writer and the drawing threads. Idempotent.
+
+        Raises:
+            OSError: the event file's last flush or its close failed (e.g. a
+                full disk); the file and the threads are closed anyway.
+        """
+        try:
+            self.writer.close()
+        finally:
+            self._drawer.close()
 
     def __enter__(self):
         return self
@@ -388,6 +391,31 @@ class FeatureVizLogger:
         return self.writer.bytes_written
 
     # ------------------------------------------------------------- helpers
+
+    def _write_drawn(self, step, drawn, scalars, events, model):
+        """Queue a step's events; returns its records and what counts once it is flushed."""
+        if events:
+            document = {"version": metadata.FORMAT_VERSION,
+                        "events": [{"step": step, **event} for event in events]}
+            self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
+        structure_of = None
+        if model is not None and drawn and id(model) not in self._structure_logged:
+            from tb_featureviz.layers import describe_structure
+
+            self.writer.write_structure({"version": metadata.FORMAT_VERSION, **describe_structure(model)}, step)
+            structure_of = id(model)
+        sequence = dict(self._sequence)
+        records = []
+        for grid in drawn:
+            tag = metadata.image_tag(grid.job.layer, grid.job.kind)
+            header = jobs.record_header(grid, step, sequence.get(tag, 0))
+            self.writer.write_grid(grid.job.layer, grid.job.kind, step, grid.pngs, max(header["width"], 1),
+                                   max(header["height"], 1), jobs.record_text(header, grid))
+            sequence[tag] = header["sequence"] + 1
+            records.extend(jobs.returned_records(header, grid, tag))
+        for tag, value in (scalars or {}).items():
+            self.writer.write_scalar(tag, value, step)
+        return records, sequence, structure_of
 
     def _kernel_style(self, with_cap=True):
         style = dict(filter_scale=self.filter_scale, max_mosaic_tiles=self.max_mosaic_tiles)

@@ -11,6 +11,7 @@ TensorFlow: that costs microseconds per summary instead of an eager op per
 The on-disk layout is documented in ``docs/format.md``.
 """
 
+import contextlib
 import threading
 import time
 
@@ -92,8 +93,20 @@ class SummaryWriter:
             if tag not in self._tags_seen:
                 value.metadata.CopyFrom(summary_metadata() if callable(summary_metadata) else summary_metadata)
             event = event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary_pb2.Summary(value=[value]))
-            self._file.write(event.SerializeToString())
+            with self._forgetting_tags_on_failure():
+                self._file.write(event.SerializeToString())
             self._tags_seen.add(tag)
+
+    @contextlib.contextmanager
+    def _forgetting_tags_on_failure(self):
+        # A failed write drops the events not yet flushed, first events of a
+        # tag (its metadata) included, or gives the file up: every tag sends
+        # its metadata again. Readers keep the first, so a repeat costs bytes only.
+        try:
+            yield
+        except BaseException:
+            self._tags_seen.clear()
+            raise
 
     def write_grid(self, layer, kind, step, pngs, width, height, record):
         """Write one grid: its PNGs (one per sample) and its JSON record.
@@ -141,11 +154,34 @@ class SummaryWriter:
         self.bytes_written += 4
 
     def flush(self):
-        """Hand every event to the file system."""
-        self._file.flush()
+        """Hand every event to the file system.
+
+        Raises:
+            OSError: the events since the last flush couldn't be written
+                (e.g. a full disk); they are dropped, the file keeps whole
+                records only (see :class:`tb_featureviz.eventfile.EventFileWriter`).
+        """
+        with self._lock, self._forgetting_tags_on_failure():
+            self._file.flush()
+
+    def discard(self):
+        """Drop the events written since the last flush: a step that failed half-way.
+
+        Every tag sends its metadata again with its next event.
+        """
+        with self._lock:
+            self._file.discard()
+            self._tags_seen.clear()
 
     def close(self):
-        """Flush and close the event file; a later write opens a new one."""
+        """Flush and close the event file; a later write opens a new one.
+
+        Raises:
+            OSError: the last events couldn't be written or the file system
+                failed to close the file; it is closed anyway.
+        """
         with self._lock:
-            self._file.close()
-            self._tags_seen.clear()
+            try:
+                self._file.close()
+            finally:
+                self._tags_seen.clear()

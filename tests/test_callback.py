@@ -302,14 +302,25 @@ def fail_writing_at(callback, failing_step):
     callback.logger.write = failing
 
 
+def callback_warnings(caught):
+    return [str(w.message) for w in caught if str(w.message).startswith("FeatureVizCallback")]
+
+
 def test_failure_while_training_warns_and_training_goes_on(tmp_path):
     model = compiled(small_cnn())
     x, y = data()
     callback = FeatureVizCallback(tmp_path, gradient_image(), layers=["conv1"])
     fail_writing_at(callback, 4)
-    with pytest.warns(UserWarning, match=r"could not log step 4: OSError: disk full. Training goes on"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[callback])
     assert len(history.history["loss"]) == 2
+    # One warning when logging fails, one summary at the end of fit.
+    assert callback_warnings(caught) == [
+        "FeatureVizCallback could not log step 4: OSError: disk full. Training goes on; pass strict=True to stop "
+        "instead. Later failures are summarised when training ends.",
+        "FeatureVizCallback could not log 1 of 3 steps (step 4): OSError: disk full. Logging recovered at step 8.",
+    ]
     written = tensors_by_tag(os.path.join(tmp_path, "featureviz"))
     assert steps_of(written, "featureviz/conv1/activations") == [0, 8]
 
@@ -323,8 +334,15 @@ def test_failure_on_the_training_thread_warns_too(tmp_path, monkeypatch):
     callback.set_model(model)
     callback.on_train_begin()
     monkeypatch.setattr(capture.FeatureMaps, "jobs", lambda *args, **kwargs: (_ for _ in ()).throw(MemoryError("probe")))
-    with pytest.warns(UserWarning, match=r"could not log step 4: MemoryError: probe"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[callback])
+    assert callback_warnings(caught) == [
+        "FeatureVizCallback could not log step 4: MemoryError: probe. Training goes on; pass strict=True to stop "
+        "instead. Later failures are summarised when training ends.",
+        "FeatureVizCallback could not log 1 of 2 steps (step 4): MemoryError: probe. "
+        "Logging did not recover before training ended.",
+    ]
 
 
 def test_strict_failure_stops_training(tmp_path):
