@@ -48,7 +48,7 @@
  * @property {LayerInfo[]} layers
  * @property {?ProbeInfo} probe    the probe images, logged as a pseudo-layer
  * @property {number[]} steps
- * @property {Array<{step: number, type: string}>} events
+ * @property {import('./layerstate.js').RunEvent[]} events
  * @property {Sampling} sampling
  */
 

@@ -193,7 +193,7 @@ export class App {
       this.model.scalars = doc;
       const order = this.model.doc ? this.model.doc.layers.map((l) => l.name) : [];
       this.charts.set(doc, order, this.state.layer || null);
-      this.layerView.head.setLayer(this.model.layer(), doc);
+      this.renderHead();
     } catch (err) {
       if (!current()) return;
       this.model.scalars = null;
@@ -292,7 +292,7 @@ export class App {
   /** Settle kind, step and probe image for the selected layer, then load. */
   showLayer() {
     const layer = this.model.layer();
-    this.layerView.head.setLayer(layer, this.model.scalars);
+    this.renderHead();
     if (!layer) {
       this.model.commit();
       return;
@@ -320,6 +320,12 @@ export class App {
    */
   showSteps(steps, step) {
     this.layerView.stepBar.set(this.model.stepInfo(steps, step));
+    this.renderHead();
+  }
+
+  /** The selected layer's name and facts at the step viewed. */
+  renderHead() {
+    this.layerView.head.setLayer(this.model.layer(), this.model.runFacts(), this.state.step ?? null);
   }
 
   renderSamples() {

@@ -4,14 +4,11 @@
 // selects the layer.
 
 import {el, fmt, pct, replace, svg} from './dom.js';
+import {DEAD, DRIFT} from './layerstate.js';
 
 /**
  * @typedef {Array<[number, number]>} Series
  */
-
-/** Scalar tags (per layer, in the scalars route) of drift and dead channels. */
-export const DRIFT = 'drift/relative_change';
-export const DEAD = 'health/dead_fraction';
 
 /**
  * An SVG sparkline of `series` over the steps [x0, x1], values [0, yMax].

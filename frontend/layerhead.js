@@ -1,15 +1,28 @@
 // View: the head of the grid view: the selected layer's name and facts
-// (class, shapes, drift, dead channels) and the tabs of the kinds logged
+// (class, shapes, and at the step viewed: trainable or frozen, drift, dead
+// channels; layerstate.js has the rule) and the tabs of the kinds logged
 // for it. The server lists a layer's kinds in display order (the `layers`
 // route); the panel only knows their display names.
 
 import {el, fmt, pct, replace} from './dom.js';
 import {shapeText} from './layerlist.js';
-import {DEAD, DRIFT} from './charts.js';
+import {layerStateAt} from './layerstate.js';
 
 /**
  * @typedef {import('./api.js').LayerInfo} LayerInfo
  * @typedef {import('./api.js').ScalarsDoc} ScalarsDoc
+ * @typedef {import('./layerstate.js').RunEvent} RunEvent
+ */
+
+/**
+ * What a layer's facts at a step are read from: the selected run's layers
+ * and events (the layers route) and its drift and health (the scalars
+ * route, null until loaded).
+ *
+ * @typedef {Object} RunFacts
+ * @property {LayerInfo[]} layers
+ * @property {RunEvent[]} events
+ * @property {?ScalarsDoc} scalars
  */
 
 /** Display names of the kinds the writer knows; any other kind shows its own name. */
@@ -33,29 +46,55 @@ export function kindLabel(kind) {
 }
 
 /**
- * The facts of a layer in one line: "Conv2D · output 149×149×32 · kernel
- * 3×3×3×32 · drift 0.12 · dead 3.1%".
+ * One fact of the layer head: `fact` names it (`class`, `output`, `kernel`,
+ * `trainable`, `drift`, `dead`), `text` is what is shown.
+ *
+ * @typedef {{fact: string, text: string}} Fact
+ */
+
+/**
+ * The facts of a layer at the step viewed: "Conv2D · output 149×149×32 ·
+ * kernel 3×3×3×32 · frozen · drift 0.12 · dead 3.1%". Trainable state,
+ * drift and dead fraction are those of `step` (layerstate.js has the rule):
+ * "frozen" or "frozen since step 12", "trainable since step 4" once an event
+ * made it so (a layer trainable from the start says nothing), and a scalar
+ * logged before the step viewed names its step: "drift 3.4e-4 (step 4)".
  *
  * @param {LayerInfo} layer
- * @param {?ScalarsDoc} scalars   the run's drift and health, when loaded
+ * @param {RunFacts} run   the run's layers, events and scalars
+ * @param {?number} step   the step viewed; null: the newest
+ * @returns {Fact[]}
+ */
+export function layerFactList(layer, run, step) {
+  /** @type {Fact[]} */
+  const facts = [{fact: 'class', text: layer.class || 'unknown class'}];
+  const shape = shapeText(layer.output_shape);
+  if (shape) facts.push({fact: 'output', text: `output ${shape}`});
+  for (const [name, kshape] of Object.entries(layer.kernel_shapes || {})) {
+    facts.push({fact: 'kernel', text: `${name} ${(kshape || []).join('×')}`});
+  }
+  const state = layerStateAt(layer, run, step);
+  const {trainable, since} = state.trainable;
+  const from = since == null ? '' : ` since step ${since}`;
+  if (trainable === false) facts.push({fact: 'trainable', text: `frozen${from}`});
+  if (trainable === true && since != null) facts.push({fact: 'trainable', text: `trainable${from}`});
+  /** @param {?import('./layerstate.js').ScalarAt} at */
+  const stepNote = (at) => (at && step != null && at.step !== step ? ` (step ${at.step})` : '');
+  if (state.drift) facts.push({fact: 'drift', text: `drift ${fmt(state.drift.value)}${stepNote(state.drift)}`});
+  if (state.dead) facts.push({fact: 'dead', text: `dead ${pct(state.dead.value)}${stepNote(state.dead)}`});
+  return facts;
+}
+
+/**
+ * The facts of a layer at the step viewed, in one line (layerFactList).
+ *
+ * @param {LayerInfo} layer
+ * @param {RunFacts} run
+ * @param {?number} step
  * @returns {string}
  */
-export function layerFacts(layer, scalars) {
-  const parts = [layer.class || 'unknown class'];
-  const shape = shapeText(layer.output_shape);
-  if (shape) parts.push(`output ${shape}`);
-  for (const [name, kshape] of Object.entries(layer.kernel_shapes || {})) {
-    parts.push(`${name} ${(kshape || []).join('×')}`);
-  }
-  if (layer.trainable === false) parts.push('frozen');
-  const series = scalars && scalars.layers ? scalars.layers[layer.name] : null;
-  if (series) {
-    const drift = series[DRIFT];
-    const dead = series[DEAD];
-    if (drift && drift.length) parts.push(`drift ${fmt(drift[drift.length - 1][1])}`);
-    if (dead && dead.length) parts.push(`dead ${pct(dead[dead.length - 1][1])}`);
-  }
-  return parts.join(' · ');
+export function layerFacts(layer, run, step) {
+  return layerFactList(layer, run, step).map((f) => f.text).join(' · ');
 }
 
 /** The layer's name, facts and kind tabs. */
@@ -64,19 +103,29 @@ export class LayerHead {
   constructor({onKind}) {
     this.onKind = onKind;
     this.title = el('h2', {className: 'fv-layer-title'});
-    this.facts = el('div', {className: 'fv-muted'});
+    this.facts = el('div', {className: 'fv-muted', testid: 'layer-facts'});
     this.tabs = el('div', {className: 'fv-tabs', attrs: {role: 'tablist', 'aria-label': 'Kind'}});
     this.element = el('div', {className: 'fv-layer-head'},
         el('div', {}, this.title, this.facts), this.tabs);
   }
 
   /**
+   * Show `layer` with its facts at `step`; call again when the step viewed,
+   * the run's scalars or the layer change.
+   *
    * @param {?LayerInfo} layer     null: nothing selected
-   * @param {?ScalarsDoc} scalars
+   * @param {RunFacts} run
+   * @param {?number} step         the step viewed; null: the newest
    */
-  setLayer(layer, scalars) {
+  setLayer(layer, run, step) {
     this.title.textContent = layer ? layer.name : '';
-    this.facts.textContent = layer ? layerFacts(layer, scalars) : '';
+    if (!layer) {
+      replace(this.facts);
+      return;
+    }
+    const facts = layerFactList(layer, run, step);
+    replace(this.facts, ...facts.flatMap(({fact, text}, i) => [i ? ' · ' : null,
+      el('span', {text, testid: `fact-${fact}`, attrs: {'data-fact': fact}})]));
   }
 
   /**

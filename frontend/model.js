@@ -79,6 +79,17 @@ export class PanelModel {
     return this.doc.layers.find((l) => l.name === this.state.layer) || null;
   }
 
+  /**
+   * What the layer head reads a layer's facts at a step from.
+   *
+   * @returns {import('./layerhead.js').RunFacts}
+   */
+  runFacts() {
+    const doc = this.doc;
+    return {layers: doc ? doc.layers : [], events: doc && Array.isArray(doc.events) ? doc.events : [],
+      scalars: this.scalars};
+  }
+
   /** @returns {?KindInfo} the selected kind of the selected layer */
   kindInfo() {
     const layer = this.layer();

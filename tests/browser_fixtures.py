@@ -264,6 +264,40 @@ def write_xception_logs(logdir, run="xception", steps=3):
     return {"run": run, "steps": list(range(steps))}
 
 
+def write_fine_tuning_logs(logdir, run="featureviz", seed=0):
+    """Two ``fit`` calls with one ``FeatureVizCallback``: the usual fine-tuning.
+
+    The model is ``tests.models.nested_cnn`` (a base model ``base`` nested in
+    a classifier). Phase 1 trains with the base frozen for 2 epochs; then
+    ``base.trainable = True`` with ``base/block1_conv1`` kept frozen (the
+    "unfreeze the top only" recipe), a recompile, and phase 2 trains 2 more
+    epochs with the same callback. 16 samples in batches of 8: the callback
+    logs steps 0, 2, 4, 6, 8 and records the unfreezing as an event at step 4.
+
+    Returns:
+        dict with the ``run`` name and its directory ``run_dir``.
+    """
+    import keras
+
+    from tb_featureviz import FeatureVizCallback
+    from tests.models import gradient_image, nested_cnn
+
+    model = nested_cnn(seed=seed)
+    base = model.get_layer("base")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (16, 16, 16, 3)).astype(np.float32)
+    y = rng.normal(size=(16, 2)).astype(np.float32)
+    callback = FeatureVizCallback(logdir, gradient_image(), run=run)
+    base.trainable = False
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    base.trainable = True
+    base.get_layer("block1_conv1").trainable = False
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    return {"run": run, "run_dir": callback.run_dir}
+
+
 # --------------------------------------------------------------------------
 # TensorBoard process
 
