@@ -2,7 +2,10 @@
 
 Each case runs the real command (``python -m tb_featureviz``) in a subprocess
 with ``KERAS_BACKEND=tensorflow``. Most are refused before Keras is imported,
-so they take about a second; the model and layer cases load Keras.
+so they take about a second; the model and layer cases load Keras. The cases
+that prove no weights are fetched before the layers and channels are checked
+run ``main`` in this process, with Keras' download function replaced by a
+recorder.
 """
 
 import os
@@ -120,6 +123,152 @@ def test_log_unknown_application_name(files):
 def test_log_unknown_layer_lists_close_names(files, model_path):
     result = run_cli("log", "--model", model_path, "--layers", "conv9", "--logdir", files / "logs")
     assert_error(result, 2, f"{LOG}No layer named 'conv9' in model 'small_cnn'. Closest names: ['conv1'].")
+
+
+# ------------------------------------------- layers and channels checked before any weights
+
+XCEPTION_CLOSE = ("Closest names: ['block1_conv2', 'block1_conv1', 'block1_conv2_bn', 'block1_conv1_bn', "
+                  "'block1_conv2_act'].")
+FEATURES = "tb-featureviz features: error: "
+
+
+@pytest.mark.parametrize("command", [["log", "--layers"], ["features", "--layer"]])
+def test_misspelt_layer_of_an_application_costs_no_weights(files, command):
+    # One line and nothing else: no "could not load the ImageNet weights" note, which a download attempt
+    # (failing offline, as here) would have printed first.
+    result = run_cli(*command, "block1_conv", "--logdir", files / "logs")
+    assert_error(result, 2, f"tb-featureviz {command[0]}: error: No layer named 'block1_conv' in model 'xception'. "
+                            f"{XCEPTION_CLOSE}")
+
+
+def test_features_channels_out_of_range_cost_no_weights(files):
+    result = run_cli("features", "--layer", "block1_conv1", "--channels", "0-3,30-40", "--logdir", files / "logs")
+    assert_error(result, 2, (
+        f"{FEATURES}--channels expects channels 0-31 of layer 'block1_conv1' (it has 32). "
+        "Received: 0-3,30-40 (32-40 out of range)"
+    ))
+
+
+def test_features_pattern_of_several_layers(files):
+    result = run_cli("features", "--layer", "block14_sep*", "--logdir", files / "logs")
+    assert_error(result, 2, (
+        f"{FEATURES}--layer expects one layer. Received: 'block14_sep*', which selects ['block14_sepconv1', "
+        "'block14_sepconv1_bn', 'block14_sepconv1_act', 'block14_sepconv2', 'block14_sepconv2_bn', '... 1 more']"
+    ))
+
+
+def test_features_channels_of_a_model_file(files, model_path):
+    result = run_cli("features", "--model", model_path, "--layer", "sep2", "--channels", "6", "--logdir",
+                     files / "logs")
+    assert_error(result, 2, f"{FEATURES}--channels expects channels 0-5 of layer 'sep2' (it has 6). Received: 6 "
+                            "(6 out of range)")
+
+
+@pytest.fixture
+def weight_fetches(monkeypatch):
+    """Calls that fetch or read weights, recorded in order; a download fails as it does offline."""
+    import keras
+    from keras.src.utils import file_utils  # where keras.applications looks get_file up
+
+    calls = []
+
+    def get_file(fname=None, origin=None, *args, **kwargs):
+        calls.append(("get_file", fname))
+        raise OSError("no network in this test")
+
+    load_weights = keras.Model.load_weights
+
+    def recorded_load_weights(model, filepath, *args, **kwargs):
+        calls.append(("load_weights", str(filepath)))
+        return load_weights(model, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(file_utils, "get_file", get_file)
+    monkeypatch.setattr(keras.Model, "load_weights", recorded_load_weights)
+    return calls
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["log", "--layers", "block1_conv"],
+     f"tb-featureviz log: error: No layer named 'block1_conv' in model 'xception'. {XCEPTION_CLOSE}"),
+    (["log", "--layers", "block1_conv1", "block99*"],
+     "tb-featureviz log: error: Pattern 'block99*' matches no layer of model 'xception'."),
+    (["features", "--layer", "block1_conv"],
+     f"{FEATURES}No layer named 'block1_conv' in model 'xception'. {XCEPTION_CLOSE}"),
+    (["features", "--layer", "block1_conv1", "--channels", "32"],
+     f"{FEATURES}--channels expects channels 0-31 of layer 'block1_conv1' (it has 32). Received: 32 "
+     "(32 out of range)"),
+])
+def test_no_weights_are_fetched_before_the_check(tmp_path, capsys, weight_fetches, argv, line):
+    from tb_featureviz import cli
+
+    assert cli.main([*argv, "--logdir", str(tmp_path / "logs")]) == 2
+    assert capsys.readouterr().err.splitlines() == [line]
+    assert weight_fetches == []
+
+
+def test_weights_are_fetched_after_the_check(weight_fetches):
+    # The control of the test above: the recorder sits where keras.applications fetches ImageNet weights.
+    from tb_featureviz.cli import models
+
+    notes = []
+    loaded = models.load_application("xception", "imagenet", 71, note=notes.append,
+                                     check=lambda model: weight_fetches.append(("check", model.name)) or "checked")
+    assert weight_fetches == [("check", "xception"),
+                              ("get_file", "xception_weights_tf_dim_ordering_tf_kernels_notop.h5")]
+    assert (loaded.checked, loaded.weights) == ("checked", "none")
+    assert loaded.description == "Xception (71x71, random weights)"
+    assert len(notes) == 1 and notes[0].startswith("could not load the ImageNet weights for Xception (OSError: no "
+                                                   "network in this test); using random weights")
+
+
+def test_weights_file_is_read_into_the_checked_model(tmp_path, weight_fetches):
+    import keras
+    import numpy as np
+
+    from tb_featureviz.cli import models
+
+    saved = keras.applications.Xception(weights=None, include_top=False, input_shape=(71, 71, 3))
+    path = str(tmp_path / "xception.weights.h5")
+    saved.save_weights(path)
+    checked = []
+    loaded = models.load_application("xception", path, 71, check=checked.append)
+    assert checked == [loaded.model]
+    assert weight_fetches == [("load_weights", path)]
+    assert loaded.description == f"Xception (71x71, weights {path})"
+    for mine, theirs in zip(loaded.model.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_imagenet_weights_are_copied_into_the_checked_model(tmp_path, monkeypatch):
+    # Where the download works: a stand-in for the ImageNet file, served by the patched get_file.
+    import keras
+    import numpy as np
+    from keras.src.utils import file_utils
+
+    from tb_featureviz.cli import models
+
+    keras.utils.set_random_seed(1)
+    pretrained = keras.applications.Xception(weights=None, include_top=False, input_shape=(71, 71, 3))
+    path = str(tmp_path / "imagenet.weights.h5")
+    pretrained.save_weights(path)
+    events = []
+    monkeypatch.setattr(file_utils, "get_file", lambda fname=None, *args, **kwargs: events.append(fname) or path)
+    loaded = models.load_application("xception", "imagenet", 71,
+                                     check=lambda model: events.append("check") or model)
+    assert events == ["check", "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"]
+    assert loaded.checked is loaded.model and loaded.description == "Xception (71x71, ImageNet weights)"
+    for mine, theirs in zip(loaded.model.get_weights(), pretrained.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_unreadable_weights_file(files):
+    bad = files / "bad.weights.h5"
+    bad.write_text("junk")
+    result = run_cli("log", "--weights", bad, "--image-size", "71", "--logdir", files / "logs")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"{LOG}--weights expects a weights file of Xception without its top at 71x71. "
+                           f"Received: {str(bad)!r} (")
 
 
 def test_log_image_that_is_a_model_file(files, model_path):

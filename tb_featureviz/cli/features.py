@@ -44,6 +44,58 @@ def channels_type(text):
 count_type = whole_number(1)
 
 
+def channel_text(channels):
+    """Sorted channel numbers as the ``--channels`` syntax writes them.
+
+    Example:
+        >>> channel_text([0, 1, 2, 3, 8, 10, 11])
+        '0-3,8,10-11'
+    """
+    parts, start = [], None
+    for index, channel in enumerate(channels):
+        if start is None:
+            start = channel
+        if index + 1 == len(channels) or channels[index + 1] != channel + 1:
+            parts.append(str(start) if start == channel else f"{start}-{channel}")
+            start = None
+    return ",".join(parts)
+
+
+def check_layer(model, layer, channels):
+    """The one layer ``--layer`` names, with a 2-D output and every channel in ``channels``.
+
+    Runs on the architecture, before any weights are downloaded or read
+    (see :func:`tb_featureviz.cli.models.load`). The layer is chosen by the
+    library's own :func:`tb_featureviz.layers.select_layers`, so an unknown
+    name gets its message (with the closest names).
+
+    Returns:
+        the :class:`tb_featureviz.layers.LayerInfo`.
+
+    Raises:
+        ValueError: an unknown or ambiguous name, a layer without 2-D output.
+        CommandError: a pattern selecting several layers, a channel out of range.
+    """
+    from tb_featureviz import activations, layers
+
+    chosen = layers.select_layers(model, layer).layers
+    if len(chosen) != 1:
+        names = [info.name for info in chosen]
+        shown = names if len(names) <= 5 else names[:5] + [f"... {len(names) - 5} more"]
+        raise CommandError(f"--layer expects one layer. Received: {layer!r}, which selects {shown}")
+    (info,) = chosen
+    shape = layers.output_shape(info.layer)
+    first = activations.model_data_format(model, [info]) == "channels_first"
+    total = int(shape[1] if first else shape[-1])
+    outside = [channel for channel in channels if channel >= total]
+    if outside:
+        raise CommandError(
+            f"--channels expects channels 0-{total - 1} of layer {info.name!r} (it has {total}). "
+            f"Received: {channel_text(channels)} ({channel_text(outside)} out of range)"
+        )
+    return info
+
+
 #: One line for ``tb-featureviz --help``; the description heads the subcommand's ``--help``.
 HELP = "optimise the image each channel of a layer responds to most"
 DESCRIPTION = ("Feature visualization: for each channel, optimise the image that activates it most "
@@ -90,7 +142,8 @@ def run(args, console):
     if not is_file:
         models.find_application(args.model)
     with console.phase(f"[1/2] Loading model {args.model} (Keras on {backend})"):
-        loaded = models.load(args.model, args.weights, args.image_size, note=console.note)
+        loaded = models.load(args.model, args.weights, args.image_size, note=console.note,
+                             check=lambda model: check_layer(model, args.layer, args.channels))
     count = len(args.channels)
     label = f"[2/2] Optimising {count} channel{'s' if count != 1 else ''} of {args.layer}"
     with FeatureVizLogger(args.logdir, args.run) as logger:

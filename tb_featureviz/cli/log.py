@@ -132,15 +132,23 @@ def run(args, console):
 
     if not is_file:
         models.find_application(model_value)  # an unknown name is refused before any progress line
+    if args.preprocess is not None and args.preprocess.lower() != "none":
+        custom_preprocess = models.resolve_function(args.preprocess)  # before any weights are fetched
+
+    def check_layers(model):
+        # On the architecture, before any weights are downloaded or read (see models.load):
+        # a misspelt --layers costs no 88 MB download. The library's own selection, so its message.
+        return select_step_layers(model, args.layers)
+
     with console.phase(f"[1/2] Loading model {model_value} (Keras on {backend})"):
-        loaded = models.load(model_value, args.weights, args.image_size, note=console.note)
+        loaded = models.load(model_value, args.weights, args.image_size, note=console.note, check=check_layers)
     if args.preprocess is None:
         preprocess = loaded.preprocess
     elif args.preprocess.lower() == "none":
         preprocess = None
     else:
-        preprocess = models.resolve_function(args.preprocess)
-    chosen = select_step_layers(loaded.model, args.layers)
+        preprocess = custom_preprocess
+    chosen = loaded.checked
     count = len({info.name for info in chosen.feature_maps + chosen.filters})
     pictures = f"{len(images)} image{'s' if len(images) != 1 else ''}"
     with WarningSummary(console, how_to_lift="--max-channels all"):

@@ -8,6 +8,19 @@ with ``keras.saving.load_model``; anything else is looked up, case and
 without their top (any input size their minimum allows) with ImageNet weights;
 where those can't be downloaded (no network), a note says so and the weights
 are random. Each application comes with its own ``preprocess_input``.
+
+A command checks its layers and channels against the ARCHITECTURE before any
+weights are read (``check`` of :func:`load`): an application is built with
+``weights=None`` (about 0.4 s for Xception on 2 cores), checked, and only
+then gets its weights, copied from a second, pretrained build (ImageNet:
+Keras downloads and loads them only while building) or read from the
+``--weights`` file into the same model. The checked model is the one
+returned, so the names checked are the names logged: a second build
+numbers auto-named layers on (InceptionV3's ``conv2d`` becomes
+``conv2d_94``). A saved model file is loaded whole, then checked: its
+weights are local, and reading them is cheap (Xception's 84 MB: ``load_model``
+0.75 s in all; the architecture alone from ``config.json`` 0.34 s, but then
+``model.load_weights`` on the ``.keras`` file 2 s more).
 """
 
 import contextlib
@@ -37,6 +50,7 @@ class LoadedModel:
         preprocess: the application's ``preprocess_input``, or None for a model file.
         preprocess_name: its dotted name, or None.
         weights: ``"imagenet"``, ``"none"``, a weights file, or None for a model file.
+        checked: what the ``check`` of :func:`load` returned (None without one).
     """
 
     model: object
@@ -44,6 +58,7 @@ class LoadedModel:
     preprocess: object = None
     preprocess_name: str = None
     weights: str = None
+    checked: object = None
 
 
 def is_model_path(value):
@@ -117,8 +132,13 @@ def check_model_file(path):
         raise CommandError(f"--model expects a readable model file. Received: {path!r} ({first_line(error)})") from error
 
 
-def load_model_file(path):
+def load_model_file(path, check=None):
     """``keras.saving.load_model(path, compile=False)``, with errors a shell user can act on.
+
+    Args:
+        path: a ``.keras`` or ``.h5`` file.
+        check: optional ``function(model) -> anything`` run on the loaded
+            model (see :func:`load`); its result is ``LoadedModel.checked``.
 
     Raises:
         CommandError: the file doesn't exist or Keras can't load it.
@@ -132,7 +152,8 @@ def load_model_file(path):
         raise CommandError(
             f"--model expects a model file keras.saving.load_model can load. Received: {path!r} ({first_line(error)})"
         ) from error
-    return LoadedModel(model, f"{os.path.basename(path)} ({type(model).__name__} {model.name!r})")
+    checked = check(model) if check is not None else None
+    return LoadedModel(model, f"{os.path.basename(path)} ({type(model).__name__} {model.name!r})", checked=checked)
 
 
 def find_application(name):
@@ -154,8 +175,12 @@ def find_application(name):
     return found
 
 
-def load_application(name, weights="imagenet", image_size=None, note=print):
+def load_application(name, weights="imagenet", image_size=None, note=print, check=None):
     """A ``keras.applications`` model without its top, with an honest weights fallback.
+
+    The architecture is built first, without weights, and ``check`` runs on
+    it; weights are downloaded or read only after it passed, into the same
+    model.
 
     Args:
         name: e.g. ``"xception"`` (case and ``_`` don't matter).
@@ -163,13 +188,16 @@ def load_application(name, weights="imagenet", image_size=None, note=print):
             can't be downloaded), ``"none"``, or a weights file.
         image_size: input height and width; default: the model's ImageNet size.
         note: ``function(text)`` that shows a one-line note.
+        check: optional ``function(model) -> anything`` run on the weightless
+            architecture; what it raises stops the load before any weights
+            are read. Its result is ``LoadedModel.checked``.
 
     Returns:
         :class:`LoadedModel`.
 
     Raises:
-        CommandError: unknown name, missing weights file, an input size the
-            model refuses.
+        CommandError: unknown name, missing or unreadable weights file, an
+            input size the model refuses.
     """
     public, function = find_application(name)
     size = default_size(public) if image_size is None else image_size
@@ -179,33 +207,39 @@ def load_application(name, weights="imagenet", image_size=None, note=print):
             f"--weights expects 'imagenet', 'none' or an existing weights file. Received: {weights!r}, "
             "which is not a file"
         )
-
-    def build(chosen):
-        try:
-            return function(weights=None if chosen == "none" else chosen, include_top=False, input_shape=shape)
-        except ValueError as error:
-            raise CommandError(f"--image-size {size} does not fit {public}: {first_line(error)}") from error
+    try:
+        model = function(weights=None, include_top=False, input_shape=shape)
+    except ValueError as error:
+        raise CommandError(f"--image-size {size} does not fit {public}: {first_line(error)}") from error
+    checked = check(model) if check is not None else None
 
     used = weights
     if weights == "imagenet":
         try:
             # Keras prints "Downloading data from ..." on stdout, which holds results only.
             with contextlib.redirect_stdout(sys.stderr):
-                model = build("imagenet")
-        except CommandError:
-            raise
+                pretrained = function(weights="imagenet", include_top=False, input_shape=shape)
         except Exception as error:  # noqa: BLE001 - any download or cache failure means "no weights"
             note(
                 f"could not load the ImageNet weights for {public} ({first_line(error, 200)}); using random "
                 "weights (weights=None): the filters are noise and the feature maps show an untrained network. "
                 "Pass --weights FILE to use a local weights file."
             )
-            model, used = build("none"), "none"
-    else:
-        model = build(weights)
+            used = "none"
+        else:
+            model.set_weights(pretrained.get_weights())
+            del pretrained
+    elif weights != "none":
+        try:
+            model.load_weights(weights)  # what keras.applications does with a weights file
+        except Exception as error:  # noqa: BLE001 - h5py, Keras and OS errors alike mean "not these weights"
+            raise CommandError(
+                f"--weights expects a weights file of {public} without its top at {size}x{size}. "
+                f"Received: {weights!r} ({first_line(error)})"
+            ) from error
     preprocess, preprocess_name = application_preprocess(function)
     shown = {"imagenet": "ImageNet weights", "none": "random weights"}.get(used, f"weights {used}")
-    return LoadedModel(model, f"{public} ({size}x{size}, {shown})", preprocess, preprocess_name, used)
+    return LoadedModel(model, f"{public} ({size}x{size}, {shown})", preprocess, preprocess_name, used, checked)
 
 
 def check_file_options(path, weights, image_size):
@@ -218,16 +252,20 @@ def check_file_options(path, weights, image_size):
             )
 
 
-def load(value, weights=None, image_size=None, note=print):
+def load(value, weights=None, image_size=None, note=print, check=None):
     """The model ``--model value`` names (see the module docstring).
 
     ``weights`` and ``image_size`` apply to applications only; given with a
-    model file they are refused.
+    model file they are refused. ``check(model)`` checks the command's
+    layers and channels: for an application it runs on the architecture,
+    before any weights are downloaded or read; for a model file, once the
+    file is loaded. What it raises stops the load; what it returns is
+    ``LoadedModel.checked``.
     """
     if is_model_path(value):
         check_file_options(value, weights, image_size)
-        return load_model_file(value)
-    return load_application(value, weights or "imagenet", image_size, note)
+        return load_model_file(value, check)
+    return load_application(value, weights or "imagenet", image_size, note, check)
 
 
 def resolve_function(dotted, flag="--preprocess"):
