@@ -38,12 +38,36 @@ SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tb_feat
 
 
 def median_time(function, rounds):
+    """``(median seconds, all seconds)`` of ``rounds`` calls of ``function()``."""
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def xception_setting(size=299):
+    """Issue 2's setting: ``Xception(weights=None, include_top=False)`` and the bundled cat as probe.
+
+    Import this after ``KERAS_BACKEND`` is set. The random weights have the
+    shapes and the cost of the ImageNet ones.
+
+    Returns:
+        ``(model, picture, preprocess, batch)``: the PIL picture, Xception's
+        ``preprocess_input`` and the preprocessed float32 batch of one.
+    """
+    import keras
+    from PIL import Image
+
+    from tb_featureviz.probes import load_probe
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(size, size, 3))
+    picture = Image.open(SAMPLE)
+    preprocess = keras.applications.xception.preprocess_input
+    batch = load_probe(picture, (None, size, size, 3), preprocess).batch
+    return model, picture, preprocess, batch
 
 
 def main(argv=None):
@@ -63,17 +87,10 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword")
 
     import keras
-    import numpy as np
-    from PIL import Image
 
     from tb_featureviz import FeatureVizLogger
-    from tb_featureviz.probes import load_probe
 
-    keras.utils.set_random_seed(0)
-    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(299, 299, 3))
-    picture = Image.open(SAMPLE)
-    preprocess = keras.applications.xception.preprocess_input
-    batch = load_probe(picture, (None, 299, 299, 3), preprocess).batch
+    model, picture, preprocess, batch = xception_setting()
 
     with tempfile.TemporaryDirectory() as logdir:
         logger = FeatureVizLogger(logdir, preprocess=preprocess)
