@@ -67,14 +67,17 @@ class ActivationExtractor:
         model: the (outer) Keras model, built with an input.
         layer_infos: :class:`tb_featureviz.layers.LayerInfo` objects of the
             layers wanted, at any nesting depth.
+        layer_inputs: give each layer's input instead of its output (the
+            feature visualizer cuts a layer with a built-in activation there).
 
     Call it with a float32 batch (already preprocessed, model input layout)
     to get ``{qualified name: float32 array [N, H, W, C]}``; channels-first
     outputs are moved to channels-last.
     """
 
-    def __init__(self, model, layer_infos):
+    def __init__(self, model, layer_infos, *, layer_inputs=False):
         self.model = model
+        self._side = "input_tensors" if layer_inputs else "output_tensors"
         self.layer_infos = tuple(layer_infos)
         self.names = tuple(info.name for info in self.layer_infos)
         self._format = model_data_format(model, self.layer_infos)
@@ -133,7 +136,7 @@ class ActivationExtractor:
         graph_ids = _graph_tensor_ids(model)
         for i, info in enumerate(infos):
             if len(info.path) == len(prefix):
-                outputs[i] = _single(_node_in(model, info.layer, graph_ids).output_tensors)
+                outputs[i] = _single(getattr(_node_in(model, info.layer, graph_ids), self._side))
         nested_names = []
         for info in infos:
             if len(info.path) > len(prefix) and info.path[len(prefix)] not in nested_names:

@@ -15,9 +15,12 @@ outer layers in front of a nested base model (preprocessing) are part of
 the graph. It runs in inference mode; the model's weights and trainable
 flags are never changed. Results are deterministic given ``seed``, and a
 channel's image does not depend on the other channels in its batch. For a
-plain ReLU layer the model is truncated just before the ReLU, so that a
-channel that is off everywhere on the grey start still gets a gradient
-(:func:`tb_featureviz.featurevis_target.redirected_objective`).
+layer whose activation clips (a ``ReLU`` layer, or ``Conv2D(...,
+activation="relu")``) the model is cut at the layer's input and the
+activation applied in the objective, so that a channel that is off
+everywhere on the grey start still gets a gradient
+(:func:`tb_featureviz.featurevis_target.redirected_objective`); a channel
+that stays off all the same is reported dead (:meth:`FeatureVisResult.quality`).
 
 Example:
     >>> result = visualize_features(model, "block4_sepconv1", range(16), steps=100)  # doctest: +SKIP
@@ -62,6 +65,8 @@ class FeatureVisResult:
         noise_values: float ``[C]``: the same on a random-noise image of the
             same size (:func:`tb_featureviz.featurevis_params.noise_image`).
         steps, size, canvas, seed, learning_rate: how it was made.
+        redirected: True where the layer's activation clips and its input
+            was optimised through it (see :mod:`tb_featureviz.featurevis_target`).
     """
 
     layer: str
@@ -78,14 +83,25 @@ class FeatureVisResult:
     canvas: int
     seed: int
     learning_rate: float
+    redirected: bool = False
+
+    def stayed_off(self):
+        """bool ``[C]``: channels whose clipping activation stayed at 0 on every step and on the result.
+
+        Only where :attr:`redirected`: the optimiser pushed the
+        activation's input up all along, and it never crossed the clip.
+        """
+        if not self.redirected:
+            return np.zeros(len(self.channels), bool)
+        return (np.max(self.history, axis=0) <= 0) & (np.asarray(self.objective_values) <= 0)
 
     def quality(self):
-        """``{"objective": [...], "noise_objective": [...], "ratio": [...]}`` per channel.
+        """``{"objective", "noise_objective", "ratio", "status"}``, one entry per channel.
 
-        Floats; a ratio is NaN where it is undefined (see
+        Finite floats and a status word per channel (see
         :func:`tb_featureviz.featurevis_params.quality_figures`).
         """
-        return params.quality_figures(self.objective_values, self.noise_values)
+        return params.quality_figures(self.objective_values, self.noise_values, dead=self.stayed_off())
 
 
 def features_job(result):
@@ -110,8 +126,9 @@ def features_job(result):
 
 
 def quality_record(result, digits=6):
-    """The quality figures as JSON-ready lists (rounded; NaN as None), for a record."""
-    return {name: jsontext.rounded_floats(values, digits) for name, values in result.quality().items()}
+    """The quality figures as JSON-ready lists (numbers rounded), for a record."""
+    return {name: values if name == "status" else jsontext.rounded_floats(values, digits)
+            for name, values in result.quality().items()}
 
 
 class FeatureVisualizer:
@@ -161,14 +178,15 @@ class FeatureVisualizer:
                              f"{self.info.name!r} with output shape {out_shape}")
         self._format = activations.model_data_format(model, [self.info])
         fixed = self._fixed_side(target.image_input_shape(model, _OWNER))
-        #: For a plain ReLU layer, the layer feeding it: the model is truncated
-        #: there and the ReLU applied here (see
+        #: For a layer whose activation clips: the model is cut at the
+        #: layer's input, the truncated model ends in the pre-activation and
+        #: the objective applies the activation (see
         #: :func:`tb_featureviz.featurevis_target.redirected_objective`).
-        self.pre_activation = target.pre_activation(model, self.info)
+        self.redirect = target.redirect_for(self.info, _OWNER)
         # From the model's inputs to the layer, outer layers in front of a
         # nested base included.
-        extractor = activations.ActivationExtractor(model, [self.pre_activation or self.info])
-        self.truncated = extractor.keras_model
+        extractor = activations.ActivationExtractor(model, [self.info], layer_inputs=self.redirect is not None)
+        self.truncated = self._cut(extractor.keras_model)
         #: True when a model with a fixed input size is optimised on a canvas
         #: of the image's own size (its graph up to the layer takes any size):
         #: Xception's 299 pixels cost 5.5 times a 128-pixel canvas.
@@ -178,7 +196,7 @@ class FeatureVisualizer:
         if fixed is not None and size != fixed:
             free = extractor.size_free_model(size)
             if free is not None:
-                self.truncated, self.size_free, fixed = free, True, None
+                self.truncated, self.size_free, fixed = self._cut(free), True, None
         if fixed is not None and size > fixed:
             raise ValueError(f"{_OWNER} expects 2 <= size <= {fixed or 'any'}"
                              f"{' (the model input size)' if fixed else ''}. Received: size={size}")
@@ -191,6 +209,13 @@ class FeatureVisualizer:
         self.total_channels = int(out_shape[1] if self._format == "channels_first" else out_shape[-1])
         self._native_transform = keras.backend.backend() == "tensorflow"
         self._steps = {}
+
+    def _cut(self, model):
+        """``model`` (inputs to the layer's input, or output), ended by the pre-activation where redirected."""
+        if self.redirect is None:
+            return model
+        return keras.Model(model.inputs[0], self.redirect.layer(self.info)(model.outputs[0]),
+                           name="featureviz_pre_activation")
 
     def _fixed_side(self, input_shape):
         """The model's fixed input side, or None where height and width are free."""
@@ -263,15 +288,15 @@ class FeatureVisualizer:
         """Per-sample objective ``[B]`` of spectra seen through ``transforms`` (graph code)."""
         ops = keras.ops
         acts = self.forward(self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms), call)
-        if self.pre_activation is not None:
-            return target.redirected_objective(acts, self.objective, vectors)
+        if self.redirect is not None:
+            return target.redirected_objective(acts, self.redirect.activation, self.objective, vectors)
         return params.objective_values(acts, self.objective, vectors, ops=ops)
 
     def image_objective(self, images, vectors, call=None):
         """Per-sample objective ``[B]`` of images ``[B, size, size, 3]`` in [0, 1], centred."""
         acts = self.forward(self.pad(images), call)
-        if self.pre_activation is not None:
-            acts = keras.ops.relu(acts)
+        if self.redirect is not None:
+            acts = self.redirect.activation(acts)
         return params.objective_values(acts, self.objective, vectors, ops=keras.ops)
 
     def run(self, channels=None, *, steps=512, seed=0, learning_rate=params.LEARNING_RATE,
@@ -322,7 +347,7 @@ class FeatureVisualizer:
             objective_values=np.concatenate([p[2] for p in parts]),
             noise_values=np.concatenate([p[3] for p in parts]),
             steps=int(steps), size=self.size, canvas=self.canvas, seed=int(seed),
-            learning_rate=float(learning_rate),
+            learning_rate=float(learning_rate), redirected=self.redirect is not None,
         )
 
     def _run_batch(self, keys, vectors, steps, seed, learning_rate, tick):

@@ -29,7 +29,7 @@ def test_features_of_chosen_channels(tmp_path, model_path):
     assert (step, record["kind"], record["channels"], record["total_channels"]) == (3, "features", [0, 1, 4], 6)
     assert (record["tile_height"], record["tile_width"], record["depth"]) == (12, 12, 3)
     assert record["samples"][0]["lo"] == [0.0] * 3 and record["samples"][0]["hi"] == [255.0] * 3
-    assert sorted(record["quality"]) == ["noise_objective", "objective", "ratio"]
+    assert sorted(record["quality"]) == ["noise_objective", "objective", "ratio", "status"]
     assert all(len(values) == 3 for values in record["quality"].values())
     assert record["optimisation"] == {"objective": "channel", "steps": 8, "size": 12, "canvas": 12, "seed": 0,
                                       "learning_rate": 0.05}
