@@ -37,6 +37,7 @@ export const DEAD = 'health/dead_fraction';
  * @property {string[]} [path]                  enclosing models, outermost first
  * @property {?boolean} [trainable]             the structure's flag (first step)
  * @property {Object<string, number[]>} [kernel_shapes]
+ * @property {?boolean} [has_weights]            the layer holds weights (newer logs)
  */
 
 /**
@@ -129,12 +130,13 @@ export function namedStates(events) {
  * 2. Else, if an event at or before `step` names the layer, the latest such
  *    event says (events carry the effective state).
  * 3. Else, if no enclosing model was named by an event at or before `step`,
- *    or the layer is known to hold weights (it has kernels, or an event of
- *    the run names it at any step), the state written at the first step
+ *    or the layer is known to hold weights (the structure's `has_weights`,
+ *    older logs: it has kernels, or an event of the run names it at any
+ *    step), the state written at the first step
  *    holds: its own flag and those of its enclosing models. A layer with
  *    weights that no event names kept its state.
- * 4. Else (a layer without kernels, never named, inside a model whose state
- *    changed) the logs cannot tell: Keras passed the model's flag down to
+ * 4. Else (a layer without weights, or of older logs without kernels, never
+ *    named, inside a model whose state changed) the logs cannot tell: Keras passed the model's flag down to
  *    it, but the user may have set it back, and a layer without weights is
  *    never listed. `trainable` is null.
  *
@@ -184,7 +186,8 @@ export function trainableAt(layer, layers, events, step) {
  * @returns {boolean}
  */
 function holdsWeights(layer, everNamed) {
-  return Object.keys(layer.kernel_shapes || {}).length > 0 || everNamed.has(layer.name);
+  return layer.has_weights === true || Object.keys(layer.kernel_shapes || {}).length > 0 ||
+    everNamed.has(layer.name);
 }
 
 /**

@@ -375,6 +375,9 @@ def describe_structure(model):
             "kernel_shapes": {k: list(v) for k, v in kernel_shapes(info.layer).items()},
             "spatial": shape is not None and len(shape) == 4,
             "trainable": bool(info.layer.trainable),
+            # Only layers holding weights appear in trainable events: the panel
+            # needs this to tell "kept its state" from "has no state".
+            "has_weights": bool(info.layer.weights),
             "is_model": info.is_model,
         })
     return {"model": model.name, "layers": layers}

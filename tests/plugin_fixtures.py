@@ -130,6 +130,7 @@ def structure_layer(index, name, cls, output_shape, kernel_shapes=None, *, is_mo
         "kernel_shapes": kernel_shapes or {},
         "spatial": spatial,
         "trainable": True,
+        "has_weights": bool(kernel_shapes) or is_model,
         "is_model": is_model,
     }
 

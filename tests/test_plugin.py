@@ -118,7 +118,7 @@ def test_layers_of_the_cnn_run(served):
             {**structure[3], "kinds": {}},
             # Logged but not in the structure: appended, never dropped.
             {"index": None, "name": "extra", "class": "Conv2D", "path": [], "output_shape": None,
-             "kernel_shapes": {}, "spatial": None, "trainable": None, "is_model": False,
+             "kernel_shapes": {}, "spatial": None, "trainable": None, "has_weights": None, "is_model": False,
              "kinds": {"activations": {"steps": [5, 10], "samples": 1, "written": 2}}},
         ],
         "probe": {"layer": "_probe", "kind": "probe", "steps": [0], "samples": 2},

@@ -60,6 +60,7 @@ def test_serves_the_loggers_grids(logged, load_fast):
         assert layers["model"] == "small_cnn"
         assert [l["name"] for l in layers["layers"]] == [l["name"] for l in structure["layers"]]
         assert [l["name"] for l in layers["layers"]] == ["conv", "block", "block/sep", "pool", "dense"]
+        assert [l["has_weights"] for l in layers["layers"]] == [True, True, True, False, True]
         logged_kinds = {}
         for r in records:
             logged_kinds.setdefault(r["layer"], set()).add(r["kind"])

@@ -260,7 +260,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             layers.append({
                 "index": None, "name": layer, "class": classes[0] if classes else None, "path": [],
                 "output_shape": None, "kernel_shapes": {}, "spatial": None, "trainable": None,
-                "is_model": False, "kinds": kinds_of(layer),
+                "has_weights": None, "is_model": False, "kinds": kinds_of(layer),
             })
 
         probe = index.series.get((metadata.PROBE_LAYER, metadata.PROBE_KIND))
