@@ -1,12 +1,15 @@
 // View: one channel large, with a colour scale labelled in real values
 // (from the tile's lo/hi), its stats, buttons that download it, and the
 // same channel at other steps, in the layer's other kinds (feature map,
-// filter, feature visualization) and in the compared run, side by side.
+// filter, feature visualization) and in the compared run, side by side. A
+// feature visualization's quality is said in a note; a dead channel's
+// image is covered wherever it is drawn, as in the grid.
 
 import {el, fmt, pct, replace} from './dom.js';
 import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
 import {describeTile, statOf} from './geometry.js';
-import {describeWithQuality, optimisationText, qualityNote, qualityOf} from './features.js';
+import {deadCover, describeWithQuality, isDead, optimisationText, qualityNote,
+  qualityOf} from './features.js';
 import {rangeText} from './gridview.js';
 
 /**
@@ -25,7 +28,8 @@ import {rangeText} from './gridview.js';
  * @property {string} [detail]      second caption line (default: the tile's range)
  * @property {string} [note]        a further caption line (how a feature
  *     visualization was made)
- * @property {string} [warning]     a marker line under the caption (words, not colour)
+ * @property {string} [warning]     a marker line under the caption, sign and
+ *     words (features.tileWarning), not colour
  * @property {string} [kind]        the kind the figure shows (data-kind)
  * @property {boolean} [current]
  * @property {function(): void} [onClick]
@@ -76,6 +80,8 @@ export class ChannelView {
     this.optimisation = el('div', {className: 'fv-muted fv-optimisation', testid: 'optimisation-caption'});
     this.canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {
       className: 'fv-canvas fv-channel-canvas', testid: 'channel-canvas', attrs: {role: 'img'}}));
+    // Over the canvas at its CSS size: the dead channel's cover, if any.
+    this.cover = el('div', {className: 'fv-overlay'});
     this.readout = el('div', {className: 'fv-readout', attrs: {'aria-live': 'polite'},
       text: 'Point at a pixel to read its value.'});
     this.scale = el('div', {className: 'fv-scale'});
@@ -110,7 +116,8 @@ export class ChannelView {
     this.subtitle,
     this.quality,
     this.optimisation,
-    el('div', {className: 'fv-channel-body'}, this.canvas),
+    el('div', {className: 'fv-channel-body'},
+        el('div', {className: 'fv-canvas-wrap'}, this.canvas, this.cover)),
     this.readout,
     exports,
     this.scale,
@@ -139,6 +146,7 @@ export class ChannelView {
     this.element.hidden = false;
     this.title.textContent = what.label;
     replace(this.quality, qualityNote(qualityOf(grid, tile)));
+    replace(this.cover, deadCover(grid, tile));
     this.optimisation.textContent = optimisationText(grid);
     this.exportStatus.textContent = '';
     this.subtitle.textContent = `${context} · step ${grid.step} · image ${grid.sample + 1}`;
@@ -248,12 +256,15 @@ export class ChannelView {
         attrs: {...(item.onClick ? {role: 'button', tabindex: '0', title: `Show ${item.label}`} : {}),
           'data-kind': item.kind},
       });
-      const warning = item.warning ?
-        el('span', {className: 'fv-warning', text: `⚠ ${item.warning}`}) : null;
+      const dead = !!item.ref && isDead(qualityOf(item.ref.grid, item.ref.tile));
+      const warning = item.warning ? el('span', {
+        className: `fv-warning${dead ? ' fv-warning-dead' : ''}`, text: item.warning}) : null;
       if (item.ref) {
         drawTile(canvas, item.ref, this.cmap || 'auto');
         fitCanvas(canvas, 72);
-        figure.append(canvas, el('figcaption', {},
+        const cover = deadCover(item.ref.grid, item.ref.tile);
+        figure.append(cover ? el('div', {className: 'fv-canvas-wrap'}, canvas,
+            el('div', {className: 'fv-overlay'}, cover)) : canvas, el('figcaption', {},
             el('span', {text: item.label}),
             el('span', {className: 'fv-muted',
               text: item.detail ?? rangeText(item.ref.grid, item.ref.tile)}),

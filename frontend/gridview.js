@@ -1,14 +1,15 @@
 // View: a layer's grid drawn on a canvas at true pixel size (zoomable,
 // never blurred), a tooltip naming the tile under the pointer, a click
 // that opens the channel, markers over feature visualizations that likely
-// failed and how they were made, and (where the owner asks for it) a button
-// that downloads the grid as drawn.
+// failed, covers over dead channels (whose images show nothing), how the
+// images were made, and (where the owner asks for it) a button that
+// downloads the grid as drawn.
 
 import {el, fmt, replace} from './dom.js';
 import {colorizeGrid, resolveColormap, valueAt} from './colormap.js';
 import {hitTest, tileCount, zoomFactor} from './geometry.js';
-import {FAILED_TEXT, describeWithQuality, failedBadges, failedSummary, likelyFailed,
-  optimisationText, qualityOf} from './features.js';
+import {NOISE_OFF_NOTE, deadBadges, deadSummary, describeWithQuality, failedBadges,
+  failedSummary, isDead, optimisationText, qualityOf, ratioIsBound, tileWarning} from './features.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -65,6 +66,7 @@ export class GridPane {
     this.caption = el('div', {className: 'fv-pane-caption', text: caption || ''});
     this.status = el('div', {className: 'fv-pane-status'});
     this.optimisation = el('div', {className: 'fv-pane-optimisation', testid: 'optimisation-caption'});
+    this.dead = el('div', {className: 'fv-pane-dead', testid: 'dead-summary'});
     this.failed = el('div', {className: 'fv-pane-failed', testid: 'failed-summary'});
     /** @type {?HTMLButtonElement} enabled while a grid is drawn */
     this.exportButton = onExport ? /** @type {HTMLButtonElement} */ (el('button', {
@@ -74,7 +76,7 @@ export class GridPane {
       on: {click: () => this.grid && onExport(this.canvas, this.grid)}})) : null;
     this.element = el('section', {className: 'fv-pane'},
         el('div', {className: 'fv-pane-head'}, this.caption, this.exportButton),
-        this.scroller, this.status, this.optimisation, this.failed);
+        this.scroller, this.status, this.optimisation, this.dead, this.failed);
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
     this.canvas.addEventListener('mouseleave', () => { this.tooltip.hidden = true; });
     this.canvas.addEventListener('click', (e) => {
@@ -101,6 +103,7 @@ export class GridPane {
     if (this.exportButton) this.exportButton.disabled = true;
     replace(this.overlay);
     replace(this.optimisation);
+    replace(this.dead);
     replace(this.failed);
     replace(this.status, node);
   }
@@ -131,8 +134,11 @@ export class GridPane {
     replace(this.status, `${shown} · ${grid.tile_height}×${grid.tile_width} px · ` +
         `${grid.width}×${grid.height} px grid · ${grid.scale} scale` +
         (grid.nonfinite ? ` · ${grid.nonfinite} non-finite values (magenta)` : ''));
-    replace(this.overlay, ...failedBadges(grid));
+    // A dead channel's tile is covered (its image shows nothing), never
+    // marked failed: features.likelyFailed leaves dead channels out.
+    replace(this.overlay, ...deadBadges(grid), ...failedBadges(grid));
     this.optimisation.textContent = optimisationText(grid);
+    this.dead.textContent = deadSummary(grid);
     this.failed.textContent = failedSummary(grid);
     if (this.exportButton) this.exportButton.disabled = false;
     this.resize();
@@ -174,10 +180,13 @@ export class GridPane {
     const what = this.describe(grid, hit.tile, hit.x, hit.y);
     const value = valueAt(this.pixels, grid, hit.tile, hit.x, hit.y);
     const valueText = Array.isArray(value) ? value.map(fmt).join(', ') : fmt(value);
-    const failed = likelyFailed(qualityOf(grid, hit.tile));
+    const quality = qualityOf(grid, hit.tile);
+    const warning = tileWarning(quality);
     replace(this.tooltip,
         el('strong', {text: what.label}),
-        failed ? el('div', {className: 'fv-warning', text: `⚠ ${FAILED_TEXT}`}) : null,
+        warning ? el('div', {className: `fv-warning${isDead(quality) ? ' fv-warning-dead' : ''}`,
+          text: warning}) : null,
+        ratioIsBound(quality) ? el('div', {className: 'fv-muted', text: NOISE_OFF_NOTE}) : null,
         el('div', {text: `range ${rangeText(grid, hit.tile)}`}),
         el('div', {text: `value ${valueText} at (${hit.y}, ${hit.x})`}));
     this.tooltip.hidden = false;

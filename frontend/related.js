@@ -8,8 +8,7 @@
 // the same channel are related: see kernelTilesAreOutputs().
 
 import {tileOf} from './geometry.js';
-import {FAILED_TEXT, FEATURES, likelyFailed, optimisationText, qualityOf,
-  ratioText} from './features.js';
+import {FEATURES, optimisationText, qualityOf, ratioText, tileWarning} from './features.js';
 import {clampSample} from './paneloader.js';
 import {nearestStep} from './steps.js';
 
@@ -88,7 +87,8 @@ export function relatedGrids(grid, layer, run) {
 
 /**
  * The strip item of a related grid once loaded: the channel's tile, with
- * the noise ratio, the failed marker and how it was made for a feature
+ * the noise ratio, the failed marker (or the dead one: the channel stays
+ * at 0, its image shows nothing) and how it was made for a feature
  * visualization.
  *
  * @param {RelatedGrid} related
@@ -108,7 +108,8 @@ function fill(related, other, channel, item) {
   const quality = qualityOf(other.grid, tile);
   if (quality) {
     item.detail = ratioText(quality);
-    if (likelyFailed(quality)) item.warning = FAILED_TEXT;
+    const warning = tileWarning(quality);
+    if (warning) item.warning = warning;
   }
   const made = optimisationText(other.grid);
   if (made) item.note = made;

@@ -9,6 +9,15 @@ among the kinds, the exact pixels, the noise ratio wherever a tile is named,
 the marker of a likely failed visualization, the line that says how the
 images were made, and the channel view showing a channel's optimised image
 beside its feature map and filter.
+
+A second run (:data:`STATUS_RUN`) is written through the real writer: a
+``FeatureVisResult`` with chosen objective, noise and history values,
+drawn by ``featurevis.features_job`` and written by
+``FeatureVizLogger.write``, so its ``quality`` (finite, capped ratios and a
+``status`` word per channel) round-trips through a real event file. It
+holds one channel of each status: a dead one (covered, never marked
+failed), one that noise leaves at 0 (its ratio a bound), a good one, a
+non-finite one and a low-ratio one (likely failed).
 """
 
 import io
@@ -32,11 +41,55 @@ NO_RATIO = 5  # the channel whose noise objective was 0
 #: How the newest grid was made (bf.FEATURE_OPTIMISATION), in words.
 MADE = "channel objective · 64 steps · 128 px (on a 299 px canvas) · seed 0"
 
+#: The run written through the real writer (after RUN in name order, so the
+#: panel's default run stays RUN), its layer, step and visualised channels.
+STATUS_RUN = "with-status"
+STATUS_LAYER = "conv"
+STATUS_STEP = 10
+STATUS_CHANNELS = [0, 3, 5, 6, 7]
+OK, DEAD, NOISE_OFF, NONFINITE, LOW = STATUS_CHANNELS
+#: What the writer makes of them (objective / |noise|, capped at 1000).
+STATUS_QUALITY = {
+    "objective": [8.0, 0.0, 2.5, None, 1.2],
+    "noise_objective": [0.5, 0.25, 0.0, 0.3, 1.0],
+    "ratio": [16.0, 0.0, 1000.0, 0.0, 1.2],
+    "status": ["ok", "dead", "noise_off", "nonfinite", "ok"],
+}
+DEAD_WORDS = f"channel {DEAD}: dead channel: stays at 0 however the image is pushed"
+BOUND = "noise leaves this channel at 0, so the ratio is a bound"
+
+
+def write_status_run(logdir):
+    """A ``features`` grid of each status beside feature maps, through the real writer."""
+    from tb_featureviz import featurevis, jobs
+    from tb_featureviz.logger import FeatureVizLogger
+
+    rng = np.random.default_rng(1)
+    # Each step's objective: the dead channel never rises above 0 although
+    # the optimiser pushed its input up; the others do at some step.
+    history = np.array([[0.5, 0.0, 0.1, 0.2, 0.3],
+                        [4.0, -0.0, 1.5, 0.4, 0.9],
+                        [7.5, 0.0, 2.4, 0.6, 1.1]], np.float32)
+    result = featurevis.FeatureVisResult(
+        layer=STATUS_LAYER, class_name="Conv2D", objective="channel", channels=STATUS_CHANNELS,
+        total_channels=8, images=rng.integers(0, 256, size=(5, 12, 12, 3)).astype(np.uint8),
+        history=history, objective_values=np.array([8.0, 0.0, 2.5, np.nan, 1.2]),
+        noise_values=np.array([0.5, 0.25, 0.0, 0.3, 1.0]), steps=len(history), size=12, canvas=12,
+        seed=0, learning_rate=0.05, redirected=True)
+    acts = rng.normal(size=(1, 6, 6, 8)).astype(np.float32)
+    logger = FeatureVizLogger(logdir, run=STATUS_RUN, workers=1)
+    try:
+        logger.write(STATUS_STEP, [jobs.activation_job(STATUS_LAYER, "Conv2D", acts),
+                                   featurevis.features_job(result)])
+    finally:
+        logger.close()
+
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     path = tmp_path_factory.mktemp("features-logs")
     result = bf.write_synthetic_logs(str(path), steps=3, run=RUN)
+    write_status_run(str(path))
     result["logdir"] = str(path)
     return result
 
@@ -47,11 +100,11 @@ def tensorboard(written):
         yield server
 
 
-def served(tensorboard, kind, step=None, sample=0):
+def served(tensorboard, kind, step=None, sample=0, run=RUN, layer=LAYER):
     """The grid record and the decoded PNG (RGB or grey) as the plugin serves them."""
     from PIL import Image
 
-    params = {"run": RUN, "layer": LAYER, "kind": kind, "sample": sample}
+    params = {"run": run, "layer": layer, "kind": kind, "sample": sample}
     if step is not None:
         params["step"] = step
     grid = tensorboard.get_json("/data/plugin/featureviz/grid?" + urllib.parse.urlencode(params))
@@ -161,6 +214,149 @@ def test_features_tab_pixels_ratio_and_failed_marker(page, tensorboard, written)
     frame.locator('[aria-label="Previous channel"]').click()
     expect(view.locator(".fv-channel-title")).to_have_text("channel 0 · 23.4× noise")
     expect(note).to_have_text("objective 11.7 on this image, 0.5 on noise: 23.4× noise")
+
+
+def status_tile_box(frame, grid, tile):
+    """Tile ``tile``'s box on the page, in CSS px: (x, y, width, height)."""
+    canvas_box = frame.locator(".fv-main-pane canvas").bounding_box()
+    scale = canvas_box["width"] / grid["width"]
+    ys, xs = tile_box(grid, tile)
+    return (canvas_box["x"] + xs.start * scale, canvas_box["y"] + ys.start * scale,
+            grid["tile_width"] * scale, grid["tile_height"] * scale)
+
+
+def test_status_words_round_trip_and_mark_tiles(page, tensorboard):
+    """Dead, bound, good, non-finite and failed channels, as the real writer logs them."""
+    grid, _ = served(tensorboard, "features", run=STATUS_RUN, layer=STATUS_LAYER)
+    # Through a real event file: finite ratios, capped, and a word per channel.
+    assert grid["channels"] == STATUS_CHANNELS and grid["step"] == STATUS_STEP
+    assert grid["quality"] == STATUS_QUALITY
+    frame = open_panel(page, tensorboard, f"&fv-run={STATUS_RUN}&fv-layer={STATUS_LAYER}&fv-kind=features")
+    wait_grid(frame, STATUS_LAYER, "Features", STATUS_STEP)
+    pane = frame.locator(".fv-main-pane")
+
+    # The dead channel's tile is covered whole, hatched, with a word; it is
+    # never marked failed. Only the low ratio is.
+    dead = pane.locator('[data-testid="dead-marker"]')
+    expect(dead).to_have_count(1)
+    expect(dead).to_have_attribute("role", "img")
+    expect(dead).to_have_attribute("aria-label", DEAD_WORDS)
+    expect(dead).to_have_attribute("title", DEAD_WORDS)
+    expect(dead).to_have_text("dead")
+    box = dead.bounding_box()
+    want = status_tile_box(frame, grid, STATUS_CHANNELS.index(DEAD))
+    assert [box["x"], box["y"], box["width"], box["height"]] == pytest.approx(want, abs=1.01)
+    failed = pane.locator('[data-testid="failed-marker"]')
+    expect(failed).to_have_count(1)
+    expect(failed).to_have_attribute("aria-label", f"channel {LOW}: likely failed visualization, 1.2× noise")
+    expect(pane.locator('[data-testid="dead-summary"]')).to_have_text(
+        f"⊘ 1 dead channel (stays at 0 however the image is pushed): channel {DEAD}")
+    expect(pane.locator('[data-testid="failed-summary"]')).to_have_text(
+        f"⚠ 1 likely failed visualization (under 2× noise): channel {LOW}")
+
+    # Hover names each tile with its status.
+    tooltip = pane.locator('[data-testid="tile-tooltip"]')
+    hover_tile(frame, grid, STATUS_CHANNELS.index(DEAD))
+    expect(tooltip.locator("strong")).to_have_text(f"channel {DEAD} · dead channel")
+    expect(tooltip.locator(".fv-warning")).to_have_text(
+        "⊘ dead channel: stays at 0 however the image is pushed")
+    expect(tooltip).not_to_contain_text("likely failed")
+    hover_tile(frame, grid, STATUS_CHANNELS.index(NOISE_OFF))
+    expect(tooltip.locator("strong")).to_have_text(f"channel {NOISE_OFF} · ≥1000× noise")
+    expect(tooltip).to_contain_text(BOUND)
+    expect(tooltip.locator(".fv-warning")).to_have_count(0)
+    hover_tile(frame, grid, STATUS_CHANNELS.index(NONFINITE))
+    expect(tooltip.locator("strong")).to_have_text(
+        f"channel {NONFINITE} · no noise ratio (non-finite values)")
+    expect(tooltip.locator(".fv-warning")).to_have_count(0)
+    hover_tile(frame, grid, STATUS_CHANNELS.index(LOW))
+    expect(tooltip.locator("strong")).to_have_text(f"channel {LOW} · 1.2× noise")
+    expect(tooltip.locator(".fv-warning")).to_have_text("⚠ likely failed visualization")
+    hover_tile(frame, grid, STATUS_CHANNELS.index(OK))
+    expect(tooltip.locator("strong")).to_have_text(f"channel {OK} · 16.0× noise")
+    expect(tooltip.locator(".fv-warning")).to_have_count(0)
+    expect(tooltip).not_to_contain_text(BOUND)
+    page.screenshot(path=os.path.join(bf.artifacts_dir(), "features-status.png"))
+
+    # The channel view: a strong line for the dead channel, covered there too.
+    point = hover_tile(frame, grid, STATUS_CHANNELS.index(DEAD))
+    frame.locator(".fv-main-pane canvas").click(position=point)
+    view = frame.locator('[data-testid="channel-view"]')
+    title = view.locator(".fv-channel-title")
+    note = view.locator('[data-testid="quality-note"]')
+    cover = view.locator('.fv-channel-body [data-testid="dead-marker"]')
+    expect(title).to_have_text(f"channel {DEAD} · dead channel")
+    expect(note).to_have_text("⊘ Dead channel: it stays at 0 however the image is pushed, so this "
+                              "image is not a visualization of anything. objective 0 on this image, "
+                              "0.25 on noise")
+    expect(note.locator("strong")).to_have_count(1)
+    expect(cover).to_have_count(1)
+    expect(cover).to_have_attribute("aria-label", DEAD_WORDS)
+    canvas_box = view.locator('[data-testid="channel-canvas"]').bounding_box()
+    cover_box = cover.bounding_box()
+    assert [cover_box[k] for k in ("x", "y", "width", "height")] == pytest.approx(
+        [canvas_box[k] for k in ("x", "y", "width", "height")], abs=1.01)
+    page.screenshot(path=os.path.join(bf.artifacts_dir(), "features-dead-channel.png"))
+    next_channel = frame.locator('[aria-label="Next channel"]')
+    next_channel.click()
+    expect(title).to_have_text(f"channel {NOISE_OFF} · ≥1000× noise")
+    expect(note).to_have_text(f"objective 2.5 on this image, 0 on noise: ≥1000× noise ({BOUND})")
+    expect(note.locator("strong")).to_have_count(0)
+    expect(cover).to_have_count(0)
+    next_channel.click()
+    expect(title).to_have_text(f"channel {NONFINITE} · no noise ratio (non-finite values)")
+    expect(note).to_have_text("objective — on this image, 0.3 on noise: no noise ratio (non-finite values)")
+    next_channel.click()
+    expect(title).to_have_text(f"channel {LOW} · 1.2× noise")
+    expect(note).to_have_text("⚠ likely failed visualization (under 2× noise). "
+                              "objective 1.2 on this image, 1 on noise: 1.2× noise")
+    expect(cover).to_have_count(0)
+
+
+def test_related_view_of_each_status(page, tensorboard):
+    """The optimised image beside a channel's feature map says its status."""
+    frame = open_panel(page, tensorboard,
+                       f"&fv-run={STATUS_RUN}&fv-layer={STATUS_LAYER}&fv-kind=activations")
+    wait_grid(frame, STATUS_LAYER, "Activations", STATUS_STEP)
+    acts, _ = served(tensorboard, "activations", run=STATUS_RUN, layer=STATUS_LAYER)
+    point = hover_tile(frame, acts, acts["channels"].index(DEAD))
+    frame.locator(".fv-main-pane canvas").click(position=point)
+    view = frame.locator('[data-testid="channel-view"]')
+    title = view.locator(".fv-channel-title")
+    figure = view.locator('[data-testid="channel-related"] figure[data-kind="features"]')
+    caption = figure.locator("figcaption")
+    warning = figure.locator(".fv-warning")
+    cover = figure.locator('[data-testid="dead-marker"]')
+    made = "channel objective · 3 steps · 12 px · seed 0"
+    expect(title).to_have_text(f"channel {DEAD}")
+    expect(caption).to_have_text(
+        f"Feature visualization · step {STATUS_STEP}dead channel{made}"
+        "⊘ dead channel: stays at 0 however the image is pushed")
+    expect(warning).to_have_text("⊘ dead channel: stays at 0 however the image is pushed")
+    expect(cover).to_have_count(1)
+    expect(cover).to_have_attribute("aria-label", DEAD_WORDS)
+    expect(cover).to_have_text("dead")
+    page.screenshot(path=os.path.join(bf.artifacts_dir(), "features-related-dead.png"))
+    next_channel = frame.locator('[aria-label="Next channel"]')
+    next_channel.click()  # channel 4: no visualization
+    expect(title).to_have_text("channel 4")
+    expect(figure).to_contain_text("no feature visualization for this channel")
+    next_channel.click()
+    expect(title).to_have_text(f"channel {NOISE_OFF}")
+    expect(caption).to_have_text(f"Feature visualization · step {STATUS_STEP}≥1000× noise{made}")
+    expect(warning).to_have_count(0)
+    expect(cover).to_have_count(0)
+    next_channel.click()
+    expect(title).to_have_text(f"channel {NONFINITE}")
+    expect(caption).to_have_text(
+        f"Feature visualization · step {STATUS_STEP}no noise ratio (non-finite values){made}")
+    expect(warning).to_have_count(0)
+    next_channel.click()
+    expect(title).to_have_text(f"channel {LOW}")
+    expect(caption).to_have_text(
+        f"Feature visualization · step {STATUS_STEP}1.2× noise{made}⚠ likely failed visualization")
+    expect(warning).to_have_text("⚠ likely failed visualization")
+    expect(cover).to_have_count(0)
 
 
 def test_channel_view_shows_the_optimised_image(page, tensorboard, written):
@@ -280,6 +476,137 @@ def test_quality_and_related_rules(page, tensorboard):
     assert result["sepFromActivations"] == ["features"]
     assert result["sepFromFilters"] == 0
     assert result["matrix"] == 0
+
+
+def test_status_rules(page, tensorboard):
+    """Status words, the capped ratio and the dead marker: features.js, imported as served."""
+    from tb_featureviz import featurevis_params as params
+
+    frame = open_panel(page, tensorboard)
+    result = frame.evaluate(
+        """async () => {
+          const fe = await import('./features.js');
+          // Six tiles (2 rows of 3, 3x3 px, pad 1): one per case of `status`.
+          const grid = {layout: 'tiles', kind: 'features', layer: 'l', step: 1, sample: 0,
+                        channels: [1, 3, 4, 6, 7, 9], rows: 2, cols: 3, width: 11, height: 7,
+                        pad: 1, tile_width: 3, tile_height: 3,
+                        quality: {objective: [0, 2, 1.5, 0, null, 1.5],
+                                  noise_objective: [0.5, 0, 1, 0, 1, 1],
+                                  ratio: [0, 1000, 1.5, 0, 0, 1.5],
+                                  status: ['dead', 'noise_off', 'ok', 'noise_off', 'nonfinite',
+                                           '<img src=x onerror=alert(1)>']}};
+          const withStatus = (status) => ({...grid, quality: {...grid.quality, status}});
+          const twoDead = withStatus(['dead', 'ok', 'ok', 'ok', 'dead', 'ok']);
+          const tiles = [0, 1, 2, 3, 4, 5];
+          const note = (q) => { const n = fe.qualityNote(q); return n && n.textContent; };
+          const badge = (b) => ({label: b.getAttribute('aria-label'), title: b.title,
+                                 role: b.getAttribute('role'), text: b.textContent,
+                                 box: [b.style.left, b.style.top, b.style.width, b.style.height]});
+          return {
+            constants: [fe.RATIO_CAP, [...fe.STATUSES]],
+            ratios: [
+              {ratio: 1000, status: 'noise_off'}, {ratio: -1000, status: 'noise_off'},
+              {ratio: 5, status: 'noise_off'}, {ratio: 0, status: 'noise_off'},
+              {ratio: 1000, status: 'ok'}, {ratio: -1000, status: 'ok'},
+              {ratio: 1000, status: null}, {ratio: 2500.5, status: null}, {ratio: 999.9, status: 'ok'},
+              {ratio: 0, status: 'dead'}, {ratio: null, status: 'dead'},
+              {ratio: 0, status: 'nonfinite'}, {ratio: null, status: 'nonfinite'},
+              {ratio: null, status: null}, {ratio: 1.5, status: 'ok'},
+            ].map(fe.ratioText),
+            statuses: tiles.map((t) => fe.qualityOf(grid, t).status),
+            malformedStatus: [
+              withStatus('dead'), withStatus({0: 'dead'}), withStatus([7, null, ['dead'], 'DEAD',
+                                                                      'toString', 'constructor']),
+              withStatus(['dead']),
+            ].map((g) => tiles.map((t) => fe.qualityOf(g, t).status)),
+            // An older record: no status, a null ratio where noise gave 0.
+            old: [fe.qualityOf({...grid, quality: {objective: [2], noise_objective: [0],
+                                                   ratio: [null]}}, 0)],
+            labels: tiles.map((t) => fe.describeWithQuality(grid, t).label),
+            failed: fe.failedTiles(grid),
+            dead: fe.deadTiles(grid),
+            failedSummary: fe.failedSummary(grid),
+            deadSummary: [fe.deadSummary(grid), fe.deadSummary(twoDead),
+                          fe.deadSummary(withStatus(undefined))],
+            warnings: tiles.map((t) => fe.tileWarning(fe.qualityOf(grid, t))),
+            badges: fe.deadBadges(twoDead).map(badge),
+            failedBadges: fe.failedBadges(grid).map((b) => b.getAttribute('aria-label')),
+            cover: [badge(fe.deadCover(grid, 0)), fe.deadCover(grid, 1)],
+            notes: [...tiles.map((t) => note(fe.qualityOf(grid, t))),
+                    note({objective: 2, noise: 0, ratio: null, status: null}), note(null)],
+            // Markup in a status word never became an element.
+            markup: document.querySelectorAll('img[src="x"]').length,
+          };
+        }"""
+    )
+    # One owner: the panel mirrors the writer's cap and words.
+    assert result["constants"] == [params.RATIO_CAP, [params.STATUS_OK, params.STATUS_NOISE_OFF,
+                                                      params.STATUS_DEAD, params.STATUS_NONFINITE]]
+    assert result["ratios"] == [
+        "≥1000× noise", "≤−1000× noise", "≥1000× noise",
+        "no noise ratio (0 on this image and on noise)",
+        "≥1000× noise", "≤−1000× noise", "≥1000× noise", "≥1000× noise", "999× noise",
+        "dead channel", "dead channel",
+        "no noise ratio (non-finite values)", "no noise ratio (non-finite values)",
+        "no noise ratio", "1.5× noise",
+    ]
+    assert result["statuses"] == ["dead", "noise_off", "ok", "noise_off", "nonfinite", None]
+    assert result["malformedStatus"] == [[None] * 6, [None] * 6, [None] * 6,
+                                         ["dead", None, None, None, None, None]]
+    assert result["old"] == [{"objective": 2, "noise": 0, "ratio": None, "status": None}]
+    assert result["labels"] == [
+        "channel 1 · dead channel", "channel 3 · ≥1000× noise", "channel 4 · 1.5× noise",
+        "channel 6 · no noise ratio (0 on this image and on noise)",
+        "channel 7 · no noise ratio (non-finite values)", "channel 9 · 1.5× noise"]
+    # Dead and non-finite channels are never "likely failed"; an unknown
+    # status reads as none, so its low ratio still is.
+    assert result["failed"] == [2, 3, 5]
+    assert result["dead"] == [0]
+    assert result["failedSummary"] == ("⚠ 3 likely failed visualizations (under 2× noise): "
+                                       "channels 4, 6, 9")
+    assert result["deadSummary"] == [
+        "⊘ 1 dead channel (stays at 0 however the image is pushed): channel 1",
+        "⊘ 2 dead channels (stay at 0 however the image is pushed): channels 1, 7",
+        "",
+    ]
+    assert result["warnings"] == [
+        "⊘ dead channel: stays at 0 however the image is pushed", None,
+        "⚠ likely failed visualization", "⚠ likely failed visualization", None,
+        "⚠ likely failed visualization"]
+    words = "channel {}: dead channel: stays at 0 however the image is pushed"
+    # Each cover spans its whole tile, in percent of the grid's canvas.
+    width, height = f"{3 / 11 * 100:.4f}", f"{3 / 7 * 100:.4f}"
+
+    def pct(text):
+        return f"{float(text.rstrip('%')):.4f}"
+
+    badges = result["badges"]
+    assert [(b["label"], b["title"], b["role"], b["text"]) for b in badges] == [
+        (words.format(1), words.format(1), "img", "dead"), (words.format(7), words.format(7), "img", "dead")]
+    assert [[pct(v) for v in b["box"]] for b in badges] == [
+        ["0.0000", "0.0000", width, height], [pct("36.363636%"), pct("57.142857%"), width, height]]
+    assert result["failedBadges"] == [
+        "channel 4: likely failed visualization, 1.5× noise",
+        "channel 6: likely failed visualization, no noise ratio (0 on this image and on noise)",
+        "channel 9: likely failed visualization, 1.5× noise"]
+    assert result["cover"] == [{"label": words.format(1), "title": words.format(1), "role": "img",
+                                "text": "dead", "box": ["0px", "0px", "100%", "100%"]}, None]
+    assert result["notes"] == [
+        "⊘ Dead channel: it stays at 0 however the image is pushed, so this image is not a "
+        "visualization of anything. objective 0 on this image, 0.5 on noise",
+        "objective 2 on this image, 0 on noise: ≥1000× noise "
+        "(noise leaves this channel at 0, so the ratio is a bound)",
+        "⚠ likely failed visualization (under 2× noise). objective 1.5 on this image, 1 on noise: "
+        "1.5× noise",
+        "⚠ likely failed visualization (under 2× noise). objective 0 on this image, 0 on noise: "
+        "no noise ratio (0 on this image and on noise)",
+        "objective — on this image, 1 on noise: no noise ratio (non-finite values)",
+        "⚠ likely failed visualization (under 2× noise). objective 1.5 on this image, 1 on noise: "
+        "1.5× noise",
+        "objective 2 on this image, 0 on noise: no noise ratio",
+        None,
+    ]
+    assert result["markup"] == 0
 
 
 def test_optimisation_line_of_a_broken_record(page, tensorboard, written):
