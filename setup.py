@@ -1,10 +1,16 @@
 """Packaging for tb-featureviz: the library, its TensorBoard plugin and the panel files."""
 
-from setuptools import setup
+import re
+
+from setuptools import find_packages, setup
+
+# The version has one owner: tb_featureviz/__init__.py.
+with open("tb_featureviz/__init__.py", encoding="utf-8") as init:
+    VERSION = re.search(r'^__version__ = "([^"]+)"', init.read(), re.M).group(1)
 
 setup(
     name="tb-featureviz",
-    version="0.1.0",
+    version=VERSION,
     description=(
         "See inside a CNN while it trains: filter and feature-map grids in TensorBoard, "
         "with a Feature maps panel."
@@ -13,7 +19,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_featureviz", "tb_featureviz.cli", "tb_featureviz.plugin", "tb_featureviz.frontend"],
+    packages=find_packages(include=["tb_featureviz", "tb_featureviz.*"]) + ["tb_featureviz.frontend"],
     # The panel lives at the repository root (frontend/) but ships inside the
     # package, so a wheel install can serve it.
     package_dir={"tb_featureviz.frontend": "frontend"},
@@ -25,7 +31,7 @@ setup(
         "numpy>=1.23",
         "pillow>=9.1",
         # ISA-L's deflate encodes grid PNGs several times faster than zlib;
-        # tb_featureviz.png falls back to zlib where it is missing.
+        # tb_featureviz.render.png falls back to zlib where it is missing.
         "isal>=1.6",
         "tensorboard>=2.16",
         # Event files are written without TensorFlow; the CRC32C of every

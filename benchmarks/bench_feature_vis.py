@@ -7,7 +7,7 @@ in front, so that every tool works on pixels in 0..255; 16 channels of
 
 It measures, in the same process:
 
-* **tb_featureviz**: :class:`tb_featureviz.featurevis.FeatureVisualizer`, the
+* **tb_featureviz**: :class:`tb_featureviz.featurevis.visualizer.FeatureVisualizer`, the
   full recipe (Fourier parametrisation with decorrelated colours, random
   pad/jitter/scale/rotate every step, Adam 0.05), all channels in one batch,
   one compiled step (``tf.function``, or ``jax.jit`` with ``--backend jax``),
@@ -241,7 +241,7 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from tb_featureviz import featurevis
+    from tb_featureviz.featurevis import visualizer as featurevis
 
     backend = keras.backend.backend()
     channels = list(range(args.channels))

@@ -17,7 +17,7 @@ For each network it runs, on the same 16 channels, 32-pixel images and
 * ``mean``, ``max``, ``soft max``: the pre-activation reached, a blocked
   sample's gradient taken from the mean over positions, the strongest
   position, or the soft maximum the visualizer uses
-  (:func:`tb_featureviz.featurevis_target.soft_strongest`);
+  (:func:`tb_featureviz.featurevis.target.soft_strongest`);
 * ``start sd 0`` / ``0.1``: the soft maximum from a flat grey start (a
   spectrum of zeros) or a spectrum ten times Lucid's (standard deviation
   0.01 is the default).
@@ -46,8 +46,8 @@ import numpy as np  # noqa: E402
 
 import keras  # noqa: E402
 
-from tb_featureviz import featurevis, featurevis_target  # noqa: E402
-from tb_featureviz import featurevis_params as params  # noqa: E402
+from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target  # noqa: E402
+from tb_featureviz.featurevis import params  # noqa: E402
 from tests import trained_cnn  # noqa: E402
 
 SIZE = trained_cnn.SIZE

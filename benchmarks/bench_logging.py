@@ -60,7 +60,7 @@ def xception_setting(size=299):
     import keras
     from PIL import Image
 
-    from tb_featureviz.probes import load_probe
+    from tb_featureviz.model.probes import load_probe
 
     keras.utils.set_random_seed(0)
     model = keras.applications.Xception(weights=None, include_top=False, input_shape=(size, size, 3))

@@ -76,7 +76,8 @@ def _grid_and_record(layer, cls, kind, tiles, source_shape, symmetric):
 
 def write_run(logdir, num_layers, steps, tile_cap):
     """Write the benchmark run; returns the expected provider listing."""
-    from tb_featureviz import metadata, summary_writer
+    from tb_featureviz import metadata
+    from tb_featureviz.writing import summary_writer
     from plugin_fixtures import structure_layer
 
     rng = np.random.default_rng(0)

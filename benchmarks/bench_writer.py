@@ -1,6 +1,6 @@
 """Event-file write throughput: our writer, TensorFlow's and TensorBoard's pure-Python one.
 
-Issue 10's target: :class:`tb_featureviz.eventfile.EventFileWriter` writes at
+Issue 10's target: :class:`tb_featureviz.writing.eventfile.EventFileWriter` writes at
 least 300 MB/s. Each round writes ``--mb`` MB of random 1 MiB records into a
 fresh file in a temporary directory, flushes and closes it (closing is part of
 the cost), then deletes it; every figure is the median of ``--rounds`` rounds.
@@ -39,7 +39,7 @@ def _version(package):
 
 
 def _ours(directory):
-    from tb_featureviz.eventfile import EventFileWriter
+    from tb_featureviz.writing.eventfile import EventFileWriter
 
     writer = EventFileWriter(directory)
     return writer.write, writer.close, lambda: writer.path
@@ -103,7 +103,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
 
-    from tb_featureviz import eventfile
+    from tb_featureviz.writing import eventfile
 
     try:
         import tensorflow  # noqa: F401

@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "FeatureVizLogger": "tb_featureviz.logger",
     "FeatureVizCallback": "tb_featureviz.callback",
-    "FeatureVisualizer": "tb_featureviz.featurevis",
-    "visualize_features": "tb_featureviz.featurevis",
-    "CapWarning": "tb_featureviz.jobs",
+    "FeatureVisualizer": "tb_featureviz.featurevis.visualizer",
+    "visualize_features": "tb_featureviz.featurevis.visualizer",
+    "CapWarning": "tb_featureviz.render.jobs",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from tb_featureviz import grids
+from tb_featureviz.render import grids
 
 #: Largest step TensorBoard stores (an int64 field of the Event proto).
 MAX_STEP = 2**63 - 1

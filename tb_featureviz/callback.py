@@ -38,7 +38,7 @@ What it writes, and when:
 Everything is written through the logger's own event file, never the
 default ``tf.summary`` writer, so it stays out of the runs of Keras'
 ``TensorBoard`` callback. In distributed training every worker computes and
-only the chief writes (see :mod:`tb_featureviz.distribution`: ``tf.distribute``'s
+only the chief writes (see :mod:`tb_featureviz.model.distribution`: ``tf.distribute``'s
 ``should_save_summary``, JAX process 0, torch rank 0). Drawing, PNG encoding and writing run on a background thread;
 training waits only for the probe batch's forward pass and a copy of the
 kernels, and ``on_train_end`` waits for the last write.
@@ -52,9 +52,11 @@ import warnings
 import keras
 import numpy as np
 
-from tb_featureviz import arguments, capture, distribution, logdirs, step_jobs, tensors
-from tb_featureviz import layers as layer_lib
-from tb_featureviz.background import OrderedBackgroundWriter
+from tb_featureviz import arguments
+from tb_featureviz.model import capture, distribution, tensors
+from tb_featureviz.writing import logdirs, step_jobs
+from tb_featureviz.model import layers as layer_lib
+from tb_featureviz.writing.background import OrderedBackgroundWriter
 from tb_featureviz.failures import LoggingFailures
 from tb_featureviz.logger import FeatureVizLogger
 
@@ -63,7 +65,7 @@ _OWNER = "FeatureVizCallback"
 #: Feature-map channels (and kernel filters) drawn per layer by default.
 DEFAULT_MAX_CHANNELS = 64
 
-#: Most layers the default choice picks (see :func:`tb_featureviz.layers.default_layers`).
+#: Most layers the default choice picks (see :func:`tb_featureviz.model.layers.default_layers`).
 DEFAULT_MAX_LAYERS = 8
 
 #: Units of the logging schedule.
@@ -86,7 +88,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
     the first and the last, each distinct cause, whether logging recovered
     (e.g. once disk space was freed) and whether closing the event file
     failed, which is never raised. The steps written stay readable: a
-    failed write leaves no partial record (:mod:`tb_featureviz.eventfile`).
+    failed write leaves no partial record (:mod:`tb_featureviz.writing.eventfile`).
 
     Pass the same callback object to every ``fit`` call of one training
     run (e.g. frozen base, then unfrozen): it keeps the step count, the
@@ -107,7 +109,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             glob patterns, classes or layer objects. Layers with a 2-D output
             get feature maps; layers with kernels get filter grids and drift.
             None picks one conv layer per resolution stage
-            (:func:`tb_featureviz.layers.default_layers`); ``"*"`` picks every layer.
+            (:func:`tb_featureviz.model.layers.default_layers`); ``"*"`` picks every layer.
         freq: log every ``freq`` epochs (or batches), an int >= 1.
         unit: ``"epoch"`` (default) or ``"batch"``.
         run: name of the run folder inside ``logdir``.
@@ -272,8 +274,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
     # ----------------------------------------------------------- set-up
 
     def _setup(self, model):
-        from tb_featureviz.activations import model_data_format
-        from tb_featureviz.probes import load_probe
+        from tb_featureviz.model.activations import model_data_format
+        from tb_featureviz.model.probes import load_probe
 
         capture.check_model(model, _OWNER)
         chosen = self.layers

@@ -23,9 +23,12 @@ import warnings
 
 import numpy as np
 
-from tb_featureviz import arguments, capture, distribution, jobs, kernels, metadata, reporting, step_jobs
-from tb_featureviz.drawing import GridDrawer
-from tb_featureviz.summary_writer import SummaryWriter
+from tb_featureviz import arguments, metadata, reporting
+from tb_featureviz.model import capture, distribution
+from tb_featureviz.render import jobs, kernels
+from tb_featureviz.writing import step_jobs
+from tb_featureviz.render.drawing import GridDrawer
+from tb_featureviz.writing.summary_writer import SummaryWriter
 
 _OWNER = "FeatureVizLogger"
 
@@ -51,7 +54,7 @@ class FeatureVizLogger:
         run: name of the run folder inside ``logdir``.
         max_channels: draw at most this many channels of a layer (the first
             ones); records list the channels held and the total, and one
-            warning per call (a :class:`tb_featureviz.jobs.CapWarning`)
+            warning per call (a :class:`tb_featureviz.render.jobs.CapWarning`)
             names the layers it capped first. None draws all.
         activation_scale: ``"channel"`` (default: each feature map its own
             range), ``"layer"`` (one range per grid) or ``"fixed"``.
@@ -64,7 +67,7 @@ class FeatureVizLogger:
         compress_level: PNG deflate level, 0 to 9 (1 is fast and nearly as small).
         log_probe: also log the probe images themselves (layer ``_probe``).
         chief_only: under distributed training only the writing process
-            (:mod:`tb_featureviz.distribution`) computes and writes; the
+            (:mod:`tb_featureviz.model.distribution`) computes and writes; the
             others return empty results. False: every process writes.
     """
 
@@ -187,7 +190,7 @@ class FeatureVizLogger:
             model, images, step, preprocess: see :meth:`log_activations`;
                 ``images=None`` logs kernels only.
             layers: feature maps of those with a 2-D output, filters (and
-                drift) of those with kernels; see :func:`tb_featureviz.capture.select_step_layers`.
+                drift) of those with kernels; see :func:`tb_featureviz.model.capture.select_step_layers`.
             initial: starting kernels from :meth:`snapshot_kernels`, or None
                 for no drift.
             max_channels: output channels per grid; defaults to the logger's.
@@ -223,7 +226,7 @@ class FeatureVizLogger:
         """Log feature visualizations: for each channel, the image it responds to most.
 
         All channels are optimised in one batch (recipe:
-        :mod:`tb_featureviz.featurevis`) and written as kind ``features``: an
+        :mod:`tb_featureviz.featurevis.visualizer`) and written as kind ``features``: an
         RGB tile per channel, its objective on the image and on noise in the
         record's ``quality``. The compiled step is kept for later calls; the
         model's current weights are read at every call.
@@ -265,7 +268,7 @@ class FeatureVizLogger:
 
         The callback runs this on the training thread and writes the job later.
         """
-        from tb_featureviz import featurevis
+        from tb_featureviz.featurevis import visualizer as featurevis
 
         key = (id(model), layer if isinstance(layer, str) else id(layer), size, objective,
                tuple(input_range), id(preprocess))
@@ -306,7 +309,7 @@ class FeatureVizLogger:
 
         Args:
             step: global step, never smaller than the last one written.
-            grid_jobs: :class:`tb_featureviz.jobs.GridJob` objects.
+            grid_jobs: :class:`tb_featureviz.render.jobs.GridJob` objects.
             scalars: ``{tag: value}`` standard scalar summaries.
             events: training-event dicts for ``featureviz/_events``.
             model: writes the model's structure with its first grids; under
@@ -400,7 +403,7 @@ class FeatureVizLogger:
             self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
         structure_of = None
         if model is not None and drawn and id(model) not in self._structure_logged:
-            from tb_featureviz.layers import describe_structure
+            from tb_featureviz.model.layers import describe_structure
 
             self.writer.write_structure({"version": metadata.FORMAT_VERSION, **describe_structure(model)}, step)
             structure_of = id(model)

@@ -10,7 +10,7 @@ Example:
 
 import warnings
 
-from tb_featureviz import jobs
+from tb_featureviz.render import jobs
 
 
 class OnceReports:
@@ -20,7 +20,7 @@ class OnceReports:
         self._said = set()  # (layer, setting) of caps, (layer, what) of skipped layers
 
     def caps(self, grid_jobs, max_mosaic_tiles):
-        """One :class:`tb_featureviz.jobs.CapWarning` per cap for the layers it newly reached."""
+        """One :class:`tb_featureviz.render.jobs.CapWarning` per cap for the layers it newly reached."""
         notes = []
         for job in grid_jobs:
             for note in jobs.cap_notes(job, max_mosaic_tiles):

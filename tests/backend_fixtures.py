@@ -136,7 +136,8 @@ def _train(index, count, logdir):
     """Fit the nested model for 2 epochs of 2 batches, logging every batch; report what happened."""
     import keras
 
-    from tb_featureviz import FeatureVizCallback, FeatureVizLogger, capture, distribution
+    from tb_featureviz import FeatureVizCallback, FeatureVizLogger
+    from tb_featureviz.model import capture, distribution
     from tests.models import gradient_image, nested_cnn
 
     model = nested_cnn()

@@ -75,7 +75,7 @@ def make_record(layer, cls, kind, step, sequence, sample_tiles, *, source_shape,
     Returns:
         ``(pngs, width, height, record)``.
     """
-    from tb_featureviz import grids, png
+    from tb_featureviz.render import grids, png
 
     grid_list = [
         grids.make_grid(t, scale=scale, symmetric=symmetric, value_range=value_range,
@@ -145,7 +145,7 @@ class LogWriter:
     """
 
     def __init__(self, logdir, run):
-        from tb_featureviz import summary_writer
+        from tb_featureviz.writing import summary_writer
 
         self.run = run
         self.writer = summary_writer.SummaryWriter(os.path.join(logdir, run))

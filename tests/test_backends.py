@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz import FeatureVizCallback, FeatureVizLogger, capture, distribution, grids
+from tb_featureviz import FeatureVizCallback, FeatureVizLogger
+from tb_featureviz.model import capture, distribution
+from tb_featureviz.render import grids
 from tests import backend_fixtures as bf
 from tests.eventfiles import tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
@@ -127,8 +129,8 @@ def test_each_batch_step_sees_the_weights_after_that_batch(tmp_path):
     step logged mid-epoch must still draw (and measure drift of) the current ones."""
     import keras
 
-    from tb_featureviz.drift import relative_change
-    from tb_featureviz.layers import kernel_arrays
+    from tb_featureviz.scalars.drift import relative_change
+    from tb_featureviz.model.layers import kernel_arrays
 
     model = nested_cnn()
     model.compile(keras.optimizers.SGD(0.1), "mse")

@@ -61,7 +61,8 @@ BOUND = "noise leaves this channel at 0, so the ratio is a bound"
 
 def write_status_run(logdir):
     """A ``features`` grid of each status beside feature maps, through the real writer."""
-    from tb_featureviz import featurevis, jobs
+    from tb_featureviz.featurevis import visualizer as featurevis
+    from tb_featureviz.render import jobs
     from tb_featureviz.logger import FeatureVizLogger
 
     rng = np.random.default_rng(1)
@@ -480,7 +481,7 @@ def test_quality_and_related_rules(page, tensorboard):
 
 def test_status_rules(page, tensorboard):
     """Status words, the capped ratio and the dead marker: features.js, imported as served."""
-    from tb_featureviz import featurevis_params as params
+    from tb_featureviz.featurevis import params
 
     frame = open_panel(page, tensorboard)
     result = frame.evaluate(

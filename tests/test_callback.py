@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz import FeatureVizCallback, grids
-from tb_featureviz.layers import default_layers
+from tb_featureviz import FeatureVizCallback
+from tb_featureviz.render import grids
+from tb_featureviz.model.layers import default_layers
 from tests.eventfiles import read_events, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
@@ -326,7 +327,7 @@ def test_failure_while_training_warns_and_training_goes_on(tmp_path):
 
 
 def test_failure_on_the_training_thread_warns_too(tmp_path, monkeypatch):
-    from tb_featureviz import capture
+    from tb_featureviz.model import capture
 
     model = compiled(small_cnn())
     x, y = data()
@@ -363,7 +364,7 @@ def test_worker_that_must_not_write_computes_but_writes_nothing(tmp_path, monkey
     monkeypatch.setattr(callback_module.distribution, "should_write", lambda model: False)
     model = compiled(small_cnn())
     x, y = data()
-    from tb_featureviz import capture
+    from tb_featureviz.model import capture
 
     callback = FeatureVizCallback(tmp_path / "logs", gradient_image(), layers=["conv1"])
     passes = []

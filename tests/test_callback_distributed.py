@@ -123,8 +123,9 @@ def _train(strategy, logdir, dataset_options=None):
     import keras
     import tensorflow as tf
 
-    from tb_featureviz import FeatureVizCallback, capture
-    from tb_featureviz.drift import relative_change
+    from tb_featureviz import FeatureVizCallback
+    from tb_featureviz.model import capture
+    from tb_featureviz.scalars.drift import relative_change
 
     with strategy.scope():
         model = nested_cnn()

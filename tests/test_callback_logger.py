@@ -9,9 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from tb_featureviz import FeatureVizLogger, capture, jobs, metadata
-from tb_featureviz.background import OrderedBackgroundWriter
-from tb_featureviz.jobs import CapWarning, GridJob, cap_job
+from tb_featureviz import FeatureVizLogger, metadata
+from tb_featureviz.model import capture
+from tb_featureviz.render import jobs
+from tb_featureviz.writing.background import OrderedBackgroundWriter
+from tb_featureviz.render.jobs import CapWarning, GridJob, cap_job
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 

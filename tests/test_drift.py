@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from tb_featureviz import drift, kernels
-from tb_featureviz.health import channel_health
+from tb_featureviz.scalars import drift
+from tb_featureviz.render import kernels
+from tb_featureviz.scalars.health import channel_health
 
 
 def test_relative_change_is_zero_for_unchanged_and_exact_for_known_change():

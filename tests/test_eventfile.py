@@ -16,7 +16,7 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.compat.tensorflow_stub import errors as stub_errors
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-from tb_featureviz import eventfile, logdirs
+from tb_featureviz.writing import eventfile, logdirs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -355,7 +355,7 @@ def test_module_works_in_a_process_without_tensorflow():
         sys.modules["tensorflow"] = None
         import fsspec
         from tensorboard.compat.proto import event_pb2
-        from tb_featureviz import eventfile, logdirs
+        from tb_featureviz.writing import eventfile, logdirs
 
         event = event_pb2.Event(step=7).SerializeToString()
         for logdir in (tempfile.mkdtemp(), "memory://featureviz-subprocess/run"):

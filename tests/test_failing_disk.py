@@ -31,7 +31,8 @@ from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.compat.proto import event_pb2
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-from tb_featureviz import FeatureVizCallback, FeatureVizLogger, eventfile, failures, logdirs
+from tb_featureviz import FeatureVizCallback, FeatureVizLogger, failures
+from tb_featureviz.writing import eventfile, logdirs
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 

@@ -13,8 +13,10 @@ import pytest
 
 import keras
 
-from tb_featureviz import featurevis, featurevis_target, jobs, jsontext
-from tb_featureviz import featurevis_params as P
+from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target
+from tb_featureviz.render import jobs
+from tb_featureviz import jsontext
+from tb_featureviz.featurevis import params as P
 from tests import trained_cnn
 
 SIZE = trained_cnn.SIZE  # image side, and the canvas the size-free model sees

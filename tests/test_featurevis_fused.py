@@ -16,9 +16,9 @@ import pytest
 
 import keras
 
-from tb_featureviz import featurevis, featurevis_target
-from tb_featureviz import featurevis_params as P
-from tb_featureviz import featurevis_steps
+from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target
+from tb_featureviz.featurevis import params as P
+from tb_featureviz.featurevis import optimiser as featurevis_steps
 from tests import trained_cnn
 
 SIZE = trained_cnn.SIZE

@@ -1,4 +1,4 @@
-"""Exact pixels of the pure grid math (tb_featureviz.grids, stats, png, kernels)."""
+"""Exact pixels of the pure grid math (tb_featureviz.render.grids, stats, png, kernels)."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz import grids, kernels, png, stats
+from tb_featureviz.render import grids, kernels, png, stats
 
 
 def test_channel_scale_exact_pixels_and_layout():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz import FeatureVizLogger, grids, jobs, metadata
+from tb_featureviz import FeatureVizLogger, metadata
+from tb_featureviz.render import grids, jobs
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
@@ -342,7 +343,8 @@ def test_conv1d_drawn_and_conv3d_reported(tmp_path):
 
 def test_public_names_resolve_to_their_owners():
     import tb_featureviz
-    from tb_featureviz import callback, featurevis, logger
+    from tb_featureviz import callback, logger
+    from tb_featureviz.featurevis import visualizer as featurevis
 
     assert tb_featureviz.__all__ == ["CapWarning", "FeatureVisualizer", "FeatureVizCallback", "FeatureVizLogger",
                                      "visualize_features", "__version__"]

@@ -15,7 +15,8 @@ from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
-from tb_featureviz import eventfile, metadata
+from tb_featureviz.writing import eventfile
+from tb_featureviz import metadata
 from tests import plugin_fixtures as pf
 
 LOADERS = [pytest.param(False, id="load_fast=false"), pytest.param(True, id="load_fast=true")]

@@ -17,7 +17,7 @@ keras = pytest.importorskip("keras")
 def logged(tmp_path_factory):
     """A nested small CNN logged at steps 0 and 3; returns (logdir, model, records, listing)."""
     from tb_featureviz.logger import FeatureVizLogger
-    from tb_featureviz.layers import describe_structure
+    from tb_featureviz.model.layers import describe_structure
 
     inner = keras.Sequential(
         [keras.Input((8, 8, 4)), keras.layers.SeparableConv2D(6, 3, padding="same", name="sep")],

@@ -1,4 +1,4 @@
-"""Probe images (tb_featureviz.probes): broken files, empty pictures and a bad preprocess are
+"""Probe images (tb_featureviz.model.probes): broken files, empty pictures and a bad preprocess are
 refused by load_probe with a message naming what was expected and received, before any write."""
 
 import os
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tb_featureviz.probes import load_probe
+from tb_featureviz.model.probes import load_probe
 
 INPUT_SHAPE = (None, 8, 8, 3)
 NOT_READABLE = "is not a readable image: expected a picture PIL can decode (PNG, JPEG, ...). Received: "

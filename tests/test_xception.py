@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tb_featureviz import FeatureVizLogger
-from tb_featureviz.layers import select_layers, walk_layers
+from tb_featureviz.model.layers import select_layers, walk_layers
 from tests.eventfiles import tensors_by_tag
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "tb_featureviz", "data", "chelsea.png")

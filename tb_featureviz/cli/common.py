@@ -92,14 +92,14 @@ def check_image_files(paths, flag="IMAGE"):
     """Fail early, before any model loads, for image paths that are no readable pictures.
 
     Existence is checked here (with the flag's name); decoding is left to
-    :func:`tb_featureviz.probes.load_probe`, whose message names the file and
+    :func:`tb_featureviz.model.probes.load_probe`, whose message names the file and
     what it holds.
 
     Raises:
         CommandError: a missing path or a directory.
         ValueError: a file that is not a readable image.
     """
-    from tb_featureviz.probes import load_probe
+    from tb_featureviz.model.probes import load_probe
 
     for path in paths:
         if not os.path.exists(path):
@@ -118,7 +118,7 @@ def check_logdir(logdir, flag="--logdir"):
     Raises:
         CommandError: the path (or a parent) is a file, or it can't be written.
     """
-    from tb_featureviz import logdirs
+    from tb_featureviz.writing import logdirs
 
     try:
         logdirs.check_creatable(logdir, owner=flag)
@@ -309,7 +309,7 @@ class WarningSummary:
     """A context manager: library warnings as one line each, channel caps as one line per run.
 
     The logger warns once per logging call about the layers a cap reached
-    (a :class:`tb_featureviz.jobs.CapWarning`, whose notes name them); a
+    (a :class:`tb_featureviz.render.jobs.CapWarning`, whose notes name them); a
     command line user gets one line per run instead: ``64-channel cap: 38
     layers logged with their first 64 channels (max_channels=64)``. Every
     other warning is shown once, on one line. Warnings raised on other
@@ -335,7 +335,7 @@ class WarningSummary:
         return self
 
     def _show(self, message, category, filename, lineno, file=None, line=None):
-        from tb_featureviz.jobs import CapWarning  # here: the CLI imports numpy only when it logs
+        from tb_featureviz.render.jobs import CapWarning  # here: the CLI imports numpy only when it logs
 
         if isinstance(message, CapWarning):
             found = self.channel_caps if message.setting == "max_channels" else self.mosaic_caps

@@ -4,7 +4,7 @@
     tb-featureviz features --model my_model.keras --layer conv2 --channels 0,3,7 --steps 256 --logdir logs
 
 Optimises one image per channel, all channels in one batch (see
-:mod:`tb_featureviz.featurevis`), and writes them as a ``features`` grid with
+:mod:`tb_featureviz.featurevis.visualizer`), and writes them as a ``features`` grid with
 each channel's objective on its image and on noise, through
 :meth:`tb_featureviz.FeatureVizLogger.log_features`.
 """
@@ -66,17 +66,17 @@ def check_layer(model, layer, channels):
 
     Runs on the architecture, before any weights are downloaded or read
     (see :func:`tb_featureviz.cli.models.load`). The layer is chosen by the
-    library's own :func:`tb_featureviz.layers.select_layers`, so an unknown
+    library's own :func:`tb_featureviz.model.layers.select_layers`, so an unknown
     name gets its message (with the closest names).
 
     Returns:
-        the :class:`tb_featureviz.layers.LayerInfo`.
+        the :class:`tb_featureviz.model.layers.LayerInfo`.
 
     Raises:
         ValueError: an unknown or ambiguous name, a layer without 2-D output.
         CommandError: a pattern selecting several layers, a channel out of range.
     """
-    from tb_featureviz import activations, layers
+    from tb_featureviz.model import activations, layers
 
     chosen = layers.select_layers(model, layer).layers
     if len(chosen) != 1:

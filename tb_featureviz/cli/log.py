@@ -128,7 +128,7 @@ def run(args, console):
     backend = backend_lib.import_keras(choice, debug=args.debug)
 
     from tb_featureviz import FeatureVizLogger
-    from tb_featureviz.capture import select_step_layers
+    from tb_featureviz.model.capture import select_step_layers
 
     if not is_file:
         models.find_application(model_value)  # an unknown name is refused before any progress line

@@ -15,7 +15,7 @@ import numpy as np
 
 import keras
 
-from tb_featureviz import tensors
+from tb_featureviz.model import tensors
 
 
 def _node_in(model, layer, graph_ids):
@@ -65,7 +65,7 @@ class ActivationExtractor:
 
     Args:
         model: the (outer) Keras model, built with an input.
-        layer_infos: :class:`tb_featureviz.layers.LayerInfo` objects of the
+        layer_infos: :class:`tb_featureviz.model.layers.LayerInfo` objects of the
             layers wanted, at any nesting depth.
         layer_inputs: give each layer's input instead of its output (the
             feature visualizer cuts a layer with a built-in activation there).

@@ -4,7 +4,7 @@ Everything goes through this package's own event file, never TensorFlow's
 default summary writer: Keras' ``TensorBoard`` callback installs its own
 writer as the default around every batch, and a bare ``tf.summary`` call
 would land in its run. Events are built as protobufs directly and appended
-by :class:`tb_featureviz.eventfile.EventFileWriter`, which needs no
+by :class:`tb_featureviz.writing.eventfile.EventFileWriter`, which needs no
 TensorFlow: that costs microseconds per summary instead of an eager op per
 ``tf.summary`` call. The file is created lazily, on the first write.
 
@@ -17,7 +17,8 @@ import time
 
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
-from tb_featureviz import eventfile, jsontext, logdirs, metadata
+from tb_featureviz.writing import eventfile, logdirs
+from tb_featureviz import jsontext, metadata
 
 
 def _string_tensor(values):
@@ -159,7 +160,7 @@ class SummaryWriter:
         Raises:
             OSError: the events since the last flush couldn't be written
                 (e.g. a full disk); they are dropped, the file keeps whole
-                records only (see :class:`tb_featureviz.eventfile.EventFileWriter`).
+                records only (see :class:`tb_featureviz.writing.eventfile.EventFileWriter`).
         """
         with self._lock, self._forgetting_tags_on_failure():
             self._file.flush()

@@ -13,8 +13,8 @@ compares the current kernels ``W`` with them:
   "one filter turned around".
 
 Which axis of a kernel is a filter is the layer class's rule, owned by
-:mod:`tb_featureviz.kernels`; channel health lives in
-:mod:`tb_featureviz.health`.
+:mod:`tb_featureviz.render.kernels`; channel health lives in
+:mod:`tb_featureviz.scalars.health`.
 
 Example:
     >>> import numpy as np
@@ -27,7 +27,7 @@ Example:
 
 import numpy as np
 
-from tb_featureviz import kernels
+from tb_featureviz.render import kernels
 
 #: Names of the drift scalars written per layer, in this order.
 DRIFT_NAMES = ("relative_change", "cosine_mean", "cosine_min")
@@ -123,7 +123,7 @@ def drift_summary(layer_class, current, initial):
 
     Args:
         layer_class: the layer's class, or its name (its kernel rule decides
-            which axis is a filter; see :func:`tb_featureviz.kernels.filter_matrix`).
+            which axis is a filter; see :func:`tb_featureviz.render.kernels.filter_matrix`).
         current, initial: the layer's kernels by name, now and at the start.
 
     Returns:

@@ -16,11 +16,11 @@ Example:
 import concurrent.futures
 import os
 
-from tb_featureviz import jobs
+from tb_featureviz.render import jobs
 
 
 class GridDrawer:
-    """A thread pool that turns :class:`tb_featureviz.jobs.GridJob` objects into drawn grids.
+    """A thread pool that turns :class:`tb_featureviz.render.jobs.GridJob` objects into drawn grids.
 
     Args:
         workers: threads (default: the CPU count).
@@ -33,7 +33,7 @@ class GridDrawer:
         self._pool = None
 
     def draw(self, grid_jobs):
-        """:class:`tb_featureviz.jobs.DrawnGrid` of each job, in job order."""
+        """:class:`tb_featureviz.render.jobs.DrawnGrid` of each job, in job order."""
         if not grid_jobs:
             return []
         if self._pool is None:

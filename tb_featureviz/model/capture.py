@@ -15,8 +15,8 @@ import dataclasses
 
 import keras
 
-from tb_featureviz import jobs, kernels
-from tb_featureviz import layers as layer_lib
+from tb_featureviz.render import jobs, kernels
+from tb_featureviz.model import layers as layer_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,12 +95,12 @@ def _either_problem(info):
 
 
 def select_filter_layers(model, layers=None):
-    """Layers whose kernels can be drawn (see :func:`tb_featureviz.layers.select_layers`)."""
+    """Layers whose kernels can be drawn (see :func:`tb_featureviz.model.layers.select_layers`)."""
     return layer_lib.select_layers(model, layers, requirement=filter_problem)
 
 
 def select_feature_map_layers(model, layers=None):
-    """Layers with 2-D feature maps (see :func:`tb_featureviz.layers.select_layers`)."""
+    """Layers with 2-D feature maps (see :func:`tb_featureviz.model.layers.select_layers`)."""
     return layer_lib.select_layers(model, layers)
 
 
@@ -109,7 +109,7 @@ class StepLayers:
     """Layers of a logged step, resolved once for both of its halves.
 
     Attributes:
-        feature_maps: :class:`tb_featureviz.layers.LayerInfo` of layers with
+        feature_maps: :class:`tb_featureviz.model.layers.LayerInfo` of layers with
             a 2-D output (their activations are logged).
         filters: those with kernels that have a drawing rule.
         skipped: ``(LayerInfo, reason)`` reached by a pattern but loggable
@@ -128,7 +128,7 @@ def select_step_layers(model, layers=None):
     or both. A layer named explicitly that has neither raises.
 
     Raises:
-        ValueError, TypeError: as :func:`tb_featureviz.layers.select_layers`.
+        ValueError, TypeError: as :func:`tb_featureviz.model.layers.select_layers`.
     """
     selection = layer_lib.select_layers(model, layers, requirement=_either_problem)
     return StepLayers(
@@ -159,12 +159,12 @@ def layer_groups(layer):
 class FeatureMaps:
     """Feature maps of chosen layers for probe images, one forward pass per call.
 
-    Keeps one :class:`tb_featureviz.activations.ActivationExtractor` per
+    Keeps one :class:`tb_featureviz.model.activations.ActivationExtractor` per
     (model, layers), so repeated steps reuse the compiled extractor.
 
     Args:
         scale, value_range: how activation grids are scaled (see
-            :func:`tb_featureviz.grids.value_ranges`).
+            :func:`tb_featureviz.render.grids.value_ranges`).
     """
 
     def __init__(self, scale="channel", value_range=None):
@@ -177,7 +177,7 @@ class FeatureMaps:
 
         Args:
             model: a built Keras model with one image input.
-            images: probe picture(s), see :func:`tb_featureviz.probes.load_probe`.
+            images: probe picture(s), see :func:`tb_featureviz.model.probes.load_probe`.
             layer_infos: layers with a 2-D output.
             preprocess: function applied to the float32 batch before the model.
 
@@ -189,8 +189,8 @@ class FeatureMaps:
             ValueError, TypeError, FileNotFoundError: images that don't fit
                 the model; checked before the model runs.
         """
-        from tb_featureviz.activations import ActivationExtractor, model_data_format
-        from tb_featureviz.probes import load_probe
+        from tb_featureviz.model.activations import ActivationExtractor, model_data_format
+        from tb_featureviz.model.probes import load_probe
 
         layer_infos = tuple(layer_infos)
         probe = load_probe(

@@ -38,7 +38,7 @@ DEFAULT_MAX_MOSAIC_TILES = 4096
 
 @dataclasses.dataclass(frozen=True)
 class TileSet:
-    """A stack of tiles ready for :func:`tb_featureviz.grids.make_grid`.
+    """A stack of tiles ready for :func:`tb_featureviz.render.grids.make_grid`.
 
     Attributes:
         kind: ``"filters"``, ``"filters_mosaic"`` or ``"pointwise"``.

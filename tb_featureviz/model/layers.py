@@ -19,7 +19,7 @@ import fnmatch
 
 import keras
 
-from tb_featureviz import tensors
+from tb_featureviz.model import tensors
 
 #: Layer classes whose outputs and kernels are logged when no layers are named.
 #: Those that can't be drawn (Conv3D kernels, Conv1D outputs) are reported.

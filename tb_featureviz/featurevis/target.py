@@ -25,16 +25,16 @@ import numpy as np
 
 import keras
 
-from tb_featureviz import featurevis_params as params
-from tb_featureviz import layers as layer_lib
-from tb_featureviz import tensors
+from tb_featureviz.featurevis import params
+from tb_featureviz.model import layers as layer_lib
+from tb_featureviz.model import tensors
 
 #: Where an activation is probed for a flat stretch (a zero gradient).
 _PROBE = np.linspace(-4.0, 4.0, 801, dtype=np.float32)
 
 
 def resolve_layer(model, layer, owner):
-    """The one :class:`tb_featureviz.layers.LayerInfo` that ``layer`` selects (ValueError otherwise)."""
+    """The one :class:`tb_featureviz.model.layers.LayerInfo` that ``layer`` selects (ValueError otherwise)."""
     if isinstance(layer, layer_lib.LayerInfo):
         return layer
     chosen = layer_lib.select_layers(model, layer).layers

@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tb_featureviz import grids, jsontext, kernels, metadata, png, stats
+from tb_featureviz.render import grids, kernels, png, stats
+from tb_featureviz import jsontext, metadata
 
 
 @dataclasses.dataclass
@@ -69,7 +70,7 @@ class DrawnGrid:
 
     Attributes:
         job: the :class:`GridJob` drawn.
-        grids: :class:`tb_featureviz.grids.Grid` objects.
+        grids: :class:`tb_featureviz.render.grids.Grid` objects.
         pngs: PNG bytes of each grid.
         samples: JSON-ready dicts (``lo``, ``hi``, ``nonfinite``, ``stats``).
         sample_texts: the same dicts as JSON text, encoded on the worker.

@@ -2,9 +2,9 @@
 
 Gradients have no backend-neutral Keras API, so each backend gets its own
 step around the same graph code (:meth:`FeatureVisualizer.objective_of
-<tb_featureviz.featurevis.FeatureVisualizer.objective_of>`, written with
+<tb_featureviz.featurevis.visualizer.FeatureVisualizer.objective_of>`, written with
 ``keras.ops``) and the same Adam update
-(:func:`tb_featureviz.featurevis_params.adam_update`):
+(:func:`tb_featureviz.featurevis.params.adam_update`):
 
 - TensorFlow: ``tf.GradientTape`` inside a ``tf.function``;
 - JAX: ``jax.value_and_grad`` over ``model.stateless_call(trainable,
@@ -25,8 +25,8 @@ import numpy as np
 
 import keras
 
-from tb_featureviz import featurevis_params as params
-from tb_featureviz import tensors
+from tb_featureviz.featurevis import params
+from tb_featureviz.model import tensors
 
 
 def make_step(visualizer):

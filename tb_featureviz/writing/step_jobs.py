@@ -1,7 +1,7 @@
 """Pure: everything one logged step writes, built from data captured earlier.
 
 The callback captures a step on the training thread (feature maps, kernel
-copies; see :mod:`tb_featureviz.capture`) and hands a :class:`CapturedStep`
+copies; see :mod:`tb_featureviz.model.capture`) and hands a :class:`CapturedStep`
 to the background writer; :func:`step_content` turns it into grid jobs and
 scalars (channel health, drift, ``filter_change``) without touching the
 model. :meth:`tb_featureviz.FeatureVizLogger.log_step` does the same
@@ -9,7 +9,7 @@ synchronously.
 
 Example:
     >>> import numpy as np
-    >>> from tb_featureviz.capture import LayerKernels
+    >>> from tb_featureviz.model.capture import LayerKernels
     >>> w0 = {"kernel": np.ones((3, 3, 3, 4), np.float32)}
     >>> step = CapturedStep(5, [], {"conv1": LayerKernels("Conv2D", {"kernel": 2 * w0["kernel"]})})
     >>> grid_jobs, scalars = step_content(step, {"conv1": w0})
@@ -19,7 +19,9 @@ Example:
 
 import dataclasses
 
-from tb_featureviz import drift, health, jobs, kernels, metadata
+from tb_featureviz.scalars import drift, health
+from tb_featureviz.render import jobs, kernels
+from tb_featureviz import metadata
 
 
 @dataclasses.dataclass
@@ -29,7 +31,7 @@ class CapturedStep:
     Attributes:
         step: the global step.
         activation_jobs: uncapped feature-map jobs (and the probe's), from
-            :meth:`tb_featureviz.capture.FeatureMaps.jobs`.
+            :meth:`tb_featureviz.model.capture.FeatureMaps.jobs`.
         kernels: ``{qualified name: LayerKernels}`` copies.
         events: training-event dicts for ``featureviz/_events``.
     """
@@ -41,7 +43,7 @@ class CapturedStep:
 
 
 def drift_scalars(layer_name, layer_class, current, initial):
-    """``{tag: value}`` of one layer's drift scalars (see :mod:`tb_featureviz.drift`).
+    """``{tag: value}`` of one layer's drift scalars (see :mod:`tb_featureviz.scalars.drift`).
 
     Example:
         >>> import numpy as np

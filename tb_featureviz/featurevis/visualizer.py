@@ -5,12 +5,12 @@ one image per channel, all channels in one batch (sample ``i`` optimises
 channel ``i``; the objective returns a value per sample and its sum is
 maximised, so samples don't interact). The recipe (Fourier parametrisation
 with decorrelated colours, random transforms each step, Adam 0.05) lives
-in :mod:`tb_featureviz.featurevis_params`; this module builds the model
+in :mod:`tb_featureviz.featurevis.params`; this module builds the model
 truncated at the layer and runs the compiled step of the backend
-(:mod:`tb_featureviz.featurevis_steps`).
+(:mod:`tb_featureviz.featurevis.optimiser`).
 
 The truncated model goes from the model's inputs to the layer's output,
-as :class:`tb_featureviz.activations.ActivationExtractor` builds it: the
+as :class:`tb_featureviz.model.activations.ActivationExtractor` builds it: the
 outer layers in front of a nested base model (preprocessing) are part of
 the graph. It runs in inference mode; the model's weights and trainable
 flags are never changed. Results are deterministic given ``seed``, and a
@@ -19,7 +19,7 @@ layer whose activation clips (a ``ReLU`` layer, or ``Conv2D(...,
 activation="relu")``) the model is cut at the layer's input and the
 activation applied in the objective, so that a channel that is off
 everywhere on the grey start still gets a gradient
-(:func:`tb_featureviz.featurevis_target.redirected_objective`); a channel
+(:func:`tb_featureviz.featurevis.target.redirected_objective`); a channel
 that stays off all the same is reported dead (:meth:`FeatureVisResult.quality`).
 
 Example:
@@ -35,11 +35,13 @@ import numpy as np
 
 import keras
 
-from tb_featureviz import activations, arguments, capture, jobs, jsontext
-from tb_featureviz import featurevis_params as params
-from tb_featureviz import featurevis_steps as steps_lib
-from tb_featureviz import featurevis_target as target
-from tb_featureviz import layers as layer_lib
+from tb_featureviz.model import activations, capture
+from tb_featureviz import arguments, jsontext
+from tb_featureviz.render import jobs
+from tb_featureviz.featurevis import params
+from tb_featureviz.featurevis import optimiser as steps_lib
+from tb_featureviz.featurevis import target
+from tb_featureviz.model import layers as layer_lib
 
 _OWNER = "visualize_features"
 #: Record kind of a feature-visualization grid.
@@ -63,10 +65,10 @@ class FeatureVisResult:
         objective_values: float ``[C]``: objective on the final image, as
             drawn (uint8), centred on the canvas, untransformed.
         noise_values: float ``[C]``: the same on a random-noise image of the
-            same size (:func:`tb_featureviz.featurevis_params.noise_image`).
+            same size (:func:`tb_featureviz.featurevis.params.noise_image`).
         steps, size, canvas, seed, learning_rate: how it was made.
         redirected: True where the layer's activation clips and its input
-            was optimised through it (see :mod:`tb_featureviz.featurevis_target`).
+            was optimised through it (see :mod:`tb_featureviz.featurevis.target`).
     """
 
     layer: str
@@ -99,13 +101,13 @@ class FeatureVisResult:
         """``{"objective", "noise_objective", "ratio", "status"}``, one entry per channel.
 
         Finite floats and a status word per channel (see
-        :func:`tb_featureviz.featurevis_params.quality_figures`).
+        :func:`tb_featureviz.featurevis.params.quality_figures`).
         """
         return params.quality_figures(self.objective_values, self.noise_values, dead=self.stayed_off())
 
 
 def features_job(result):
-    """The :class:`tb_featureviz.jobs.GridJob` drawing ``result``: one RGB tile per channel.
+    """The :class:`tb_featureviz.render.jobs.GridJob` drawing ``result``: one RGB tile per channel.
 
     Kind ``features``, layout ``tiles``, fixed scale 0..255, so each
     record's ``lo``/``hi`` are 0 and 255 and the PNG shows the images as
@@ -142,12 +144,12 @@ class FeatureVisualizer:
     Args:
         model: a built Keras model with one image input.
         layer: a layer name (qualified or plain), layer object or
-            :class:`tb_featureviz.layers.LayerInfo`; its output is 4-D.
+            :class:`tb_featureviz.model.layers.LayerInfo`; its output is 4-D.
         size: side of the optimised image (default 128, or a fixed model
             input size below that). The model sees it on a canvas of the
             same size: a model with a fixed input size is run size-free up
             to the layer where its graph allows
-            (:meth:`tb_featureviz.activations.ActivationExtractor.size_free_model`);
+            (:meth:`tb_featureviz.model.activations.ActivationExtractor.size_free_model`);
             otherwise the canvas is the model's input size and the image
             is centred on it.
         objective: ``"channel"`` (mean of the channel), ``"neuron"`` (the
@@ -181,7 +183,7 @@ class FeatureVisualizer:
         #: For a layer whose activation clips: the model is cut at the
         #: layer's input, the truncated model ends in the pre-activation and
         #: the objective applies the activation (see
-        #: :func:`tb_featureviz.featurevis_target.redirected_objective`).
+        #: :func:`tb_featureviz.featurevis.target.redirected_objective`).
         self.redirect = target.redirect_for(self.info, _OWNER)
         # From the model's inputs to the layer, outer layers in front of a
         # nested base included.
@@ -260,7 +262,7 @@ class FeatureVisualizer:
 
         TensorFlow runs the transform as its native op
         (``keras.ops.image.affine_transform``, 8-vectors): the gather of
-        :func:`tb_featureviz.featurevis_params.sample_canvas` has a scatter
+        :func:`tb_featureviz.featurevis.params.sample_canvas` has a scatter
         for gradient, several times the cost of the op on TensorFlow's CPU.
         JAX and torch run that gather itself (the maps as they are): Keras'
         JAX affine transform costs several times more there.
@@ -272,7 +274,7 @@ class FeatureVisualizer:
     def transform(self, images, transforms):
         """Canvases of ``images`` seen through ``transforms`` (graph code).
 
-        The values of :func:`tb_featureviz.featurevis_params.sample_canvas`
+        The values of :func:`tb_featureviz.featurevis.params.sample_canvas`
         on every backend; ``transforms`` come from :meth:`transform_inputs`.
         On TensorFlow the op's registered gradient maps the gradient back
         by the inverse transform, as Lucid's rotate did; JAX and torch

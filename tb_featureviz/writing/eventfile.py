@@ -25,7 +25,7 @@ TensorBoard's Python loader reads a directory's files in name order and
 skips a file that sorts before one it has already read.
 
 Where the file lives (local disk, ``gs://``, ``s3://``, ...) is decided by
-:mod:`tb_featureviz.logdirs`.
+:mod:`tb_featureviz.writing.logdirs`.
 
 A failed write (a full disk) never leaves a torn record for later records to
 follow: TensorBoard stops reading a file at the first record it can't read,
@@ -55,7 +55,7 @@ import time
 import google_crc32c
 from tensorboard.compat.proto import event_pb2
 
-from tb_featureviz import logdirs
+from tb_featureviz.writing import logdirs
 
 #: ``"c"`` where google-crc32c's C extension is used, ``"python"`` where it
 #: fell back to its (much slower) pure-Python implementation.
