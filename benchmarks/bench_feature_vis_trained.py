@@ -47,14 +47,14 @@ import numpy as np  # noqa: E402
 import keras  # noqa: E402
 
 from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target  # noqa: E402
-from tb_featureviz.featurevis import params  # noqa: E402
+from tb_featureviz.featurevis import objectives, parametrization  # noqa: E402
 from tests import trained_cnn  # noqa: E402
 
 SIZE = trained_cnn.SIZE
 
 
 def _mean(activations, objective, vectors):
-    return params.objective_values(activations, objective, vectors, ops=keras.ops)
+    return objectives.objective_values(activations, objective, vectors, ops=keras.ops)
 
 
 def _max(activations, objective, vectors):
@@ -78,8 +78,8 @@ MODES = {
     "mean": lambda: patched(featurevis_target, "soft_strongest", _mean),
     "max": lambda: patched(featurevis_target, "soft_strongest", _max),
     "soft max (default)": contextlib.nullcontext,
-    "soft max, start sd 0": lambda: patched(params, "SPECTRUM_SD", 0.0),
-    "soft max, start sd 0.1": lambda: patched(params, "SPECTRUM_SD", 0.1),
+    "soft max, start sd 0": lambda: patched(parametrization, "SPECTRUM_SD", 0.0),
+    "soft max, start sd 0.1": lambda: patched(parametrization, "SPECTRUM_SD", 0.1),
 }
 
 

@@ -47,7 +47,7 @@ export const FAILED_BELOW = 2;
 /**
  * The largest ratio a record states, and the status words of a channel's
  * quality. Their owner is the writer: RATIO_CAP and STATUS_* in
- * tb_featureviz/featurevis_params.py; these mirror them for the panel.
+ * tb_featureviz/featurevis/quality.py; these mirror them for the panel.
  */
 export const RATIO_CAP = 1000;
 /** A measured ratio. */

@@ -23,6 +23,10 @@ Example:
     'block1_conv1'
 """
 
+import numbers
+import re
+import types
+
 from tensorboard.compat.proto import summary_pb2
 
 from tb_featureviz import jsontext
@@ -59,8 +63,38 @@ PROBE_KIND = "probe"
 #: Layer names starting with this are the package's own (the probe), not model layers.
 RESERVED_LAYER_PREFIX = "_"
 
+#: Kinds of grid a layer can have: what its pixels show (docs/format.md).
+ACTIVATIONS_KIND = "activations"
+FEATURES_KIND = "features"
+FILTERS_KIND = "filters"
+FILTER_CHANGE_KIND = "filter_change"
+FILTERS_MOSAIC_KIND = "filters_mosaic"
+POINTWISE_KIND = "pointwise"
+
+#: Display name of each kind (the panel's tab titles and captions), in the
+#: order the panel shows them. Read-only; the plugin serves it as
+#: ``kind_labels`` (docs/http_api.md), so the panel keeps no copy.
+KIND_LABELS = types.MappingProxyType({
+    ACTIVATIONS_KIND: "Activations",
+    FEATURES_KIND: "Features",
+    FILTERS_KIND: "Filters",
+    FILTER_CHANGE_KIND: "Filter change",
+    FILTERS_MOSAIC_KIND: "Filter mosaic",
+    POINTWISE_KIND: "Pointwise",
+})
+
 #: Kinds of grid, in the order the panel shows them; kinds not listed follow, sorted.
-KINDS = ("activations", "features", "filters", "filter_change", "filters_mosaic", "pointwise")
+KINDS = tuple(KIND_LABELS)
+
+#: What one tile is called, for the kinds whose tiles each show one channel
+#: of the layer (the channel view names the open channel's tile in the
+#: layer's other kinds with it). Served as ``tile_labels``.
+TILE_LABELS = types.MappingProxyType({
+    ACTIVATIONS_KIND: "Feature map",
+    FEATURES_KIND: "Feature visualization",
+    FILTERS_KIND: "Filter",
+    FILTER_CHANGE_KIND: "Filter change",
+})
 
 #: Groups of the per-layer scalar series: tag ``featureviz/<layer>/<group>/<name>``.
 SCALAR_GROUPS = ("drift", "health")
@@ -85,6 +119,16 @@ def ordered_kinds(kinds):
     """
     kinds = set(kinds)
     return [k for k in KINDS if k in kinds] + sorted(kinds - set(KINDS))
+
+
+def kind_label(kind):
+    """The display name of ``kind``; a kind this release does not know shows its own name.
+
+    Example:
+        >>> kind_label(FILTER_CHANGE_KIND), kind_label("saliency")
+        ('Filter change', 'saliency')
+    """
+    return KIND_LABELS.get(kind, kind)
 
 
 def image_tag(layer, kind):
@@ -157,6 +201,131 @@ def parse_scalar_tag(tag):
     if is_reserved_layer(layer):
         return None
     return layer, parts[-2] + "/" + parts[-1]
+
+
+# An image summary's string tensor (TensorBoard's images plugin): the width
+# and height as decimal strings, then one PNG per sample.
+_IMAGE_BLOB_HEADER = 2
+_DECIMAL = re.compile(rb"[0-9]{1,18}")
+
+
+def image_blob(width, height, pngs):
+    """The string tensor of an image summary: ``[width, height, png_0, png_1, ...]``.
+
+    This is the layout of TensorBoard's own image summaries, so the stock
+    Images dashboard shows the grids; :func:`parse_image_blob` reads it back.
+
+    Args:
+        width, height: the largest image's size in pixels (non-negative
+            integers, numpy's included); written as decimal strings.
+        pngs: the PNG ``bytes`` of each sample (probe image), in order.
+
+    Returns:
+        A list of ``bytes``: width, height, then the PNGs.
+
+    Raises:
+        TypeError: ``width`` or ``height`` is not an integer, or a PNG is not bytes.
+        ValueError: ``width`` or ``height`` is negative.
+
+    Example:
+        >>> image_blob(3, 2, [b"<png 0>", b"<png 1>"])
+        [b'3', b'2', b'<png 0>', b'<png 1>']
+        >>> parse_image_blob(image_blob(3, 2, [b"<png 0>"]))
+        (3, 2, [b'<png 0>'])
+    """
+    header = []
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"image_blob expects an integer {name}. Received: {name}={value!r}")
+        if value < 0:
+            raise ValueError(f"image_blob expects {name} >= 0. Received: {name}={value}")
+        header.append(str(int(value)).encode("ascii"))
+    pngs = list(pngs)
+    for sample, png in enumerate(pngs):
+        if not isinstance(png, (bytes, bytearray)):
+            raise TypeError(f"image_blob expects PNG bytes. Received: {type(png).__name__} for sample {sample}")
+    return header + [bytes(png) for png in pngs]
+
+
+def image_blob_pngs(values):
+    """The PNG entries of an image summary's values: those after the width and height.
+
+    Works on the tensor's values and equally on the blob keys a data
+    provider lists for them (one per value, in order), so a reader never
+    counts past the header itself. Values too few to hold a header have no
+    PNG. Use :func:`parse_image_blob` to check and read the header too.
+
+    Args:
+        values: a sequence (list, tuple, 1-d array): the tensor's strings
+            or their blob keys.
+
+    Returns:
+        The PNG part of ``values``, of the same sequence type.
+
+    Example:
+        >>> image_blob_pngs([b"3", b"2", b"<png 0>", b"<png 1>"])
+        [b'<png 0>', b'<png 1>']
+        >>> image_blob_pngs(("key-width", "key-height", "key-png-0"))
+        ('key-png-0',)
+        >>> len(image_blob_pngs(("key-width",)))
+        0
+    """
+    return values[_IMAGE_BLOB_HEADER:]
+
+
+def parse_image_blob(values):
+    """``(width, height, pngs)`` of an image summary's string tensor (see :func:`image_blob`).
+
+    Args:
+        values: the tensor's strings: a sequence of ``bytes``, or the 1-d
+            numpy array ``tensor_util.make_ndarray`` gives.
+
+    Returns:
+        ``(width, height, pngs)``: two ints and the list of PNG ``bytes``
+        (empty when the summary holds no sample).
+
+    Raises:
+        ValueError: ``values`` is not a sequence of bytes, holds fewer than
+            two of them, or its width or height is not a decimal integer.
+
+    Example:
+        >>> parse_image_blob([b"904", b"754", b"<png 0>"])
+        (904, 754, [b'<png 0>'])
+        >>> parse_image_blob([b"904"])
+        Traceback (most recent call last):
+        ...
+        ValueError: An image summary holds [width, height, png...]: at least 2 strings. Received: 1 string(s)
+    """
+    if isinstance(values, (bytes, bytearray, str)) or getattr(values, "shape", None) == ():
+        raise ValueError(
+            f"An image summary holds [width, height, png...], a list of strings. Received: one {type(values).__name__}"
+        )
+    try:
+        values = list(values)
+    except TypeError:
+        raise ValueError(
+            f"An image summary holds [width, height, png...], a list of strings. Received: {type(values).__name__}"
+        ) from None
+    for index, value in enumerate(values):
+        if not isinstance(value, (bytes, bytearray)):
+            raise ValueError(
+                f"An image summary holds [width, height, png...], a list of bytes. "
+                f"Received: {type(value).__name__} at index {index}"
+            )
+    if len(values) < _IMAGE_BLOB_HEADER:
+        raise ValueError(
+            f"An image summary holds [width, height, png...]: at least {_IMAGE_BLOB_HEADER} strings. "
+            f"Received: {len(values)} string(s)"
+        )
+    size = []
+    for name, value in zip(("width", "height"), values):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError(
+                f"An image summary's {name} is a decimal integer string (at most 18 digits). "
+                f"Received: {name}={bytes(value)[:40]!r}"
+            )
+        size.append(int(value))
+    return size[0], size[1], [bytes(png) for png in image_blob_pngs(values)]
 
 
 def _metadata(plugin_name, content_bytes, data_class, display_name="", description=""):

@@ -481,7 +481,7 @@ def test_quality_and_related_rules(page, tensorboard):
 
 def test_status_rules(page, tensorboard):
     """Status words, the capped ratio and the dead marker: features.js, imported as served."""
-    from tb_featureviz.featurevis import params
+    from tb_featureviz.featurevis import quality
 
     frame = open_panel(page, tensorboard)
     result = frame.evaluate(
@@ -541,8 +541,8 @@ def test_status_rules(page, tensorboard):
         }"""
     )
     # One owner: the panel mirrors the writer's cap and words.
-    assert result["constants"] == [params.RATIO_CAP, [params.STATUS_OK, params.STATUS_NOISE_OFF,
-                                                      params.STATUS_DEAD, params.STATUS_NONFINITE]]
+    assert result["constants"] == [quality.RATIO_CAP, [quality.STATUS_OK, quality.STATUS_NOISE_OFF,
+                                                      quality.STATUS_DEAD, quality.STATUS_NONFINITE]]
     assert result["ratios"] == [
         "≥1000× noise", "≤−1000× noise", "≥1000× noise",
         "no noise ratio (0 on this image and on noise)",

@@ -16,7 +16,7 @@ import keras
 from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target
 from tb_featureviz.render import jobs
 from tb_featureviz import jsontext
-from tb_featureviz.featurevis import params as P
+from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality, transforms
 from tests import trained_cnn
 
 SIZE = trained_cnn.SIZE  # image side, and the canvas the size-free model sees
@@ -55,22 +55,22 @@ def optimised(trained, visualizer):
 # ---- the pure recipe, exact values ----
 
 def test_colour_constants_are_lucids():
-    assert P.COLOR_CORRELATION_SVD_SQRT.tolist() == np.float32(
+    assert parametrization.COLOR_CORRELATION_SVD_SQRT.tolist() == np.float32(
         [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]]).tolist()
-    assert P.MAX_NORM_SVD_SQRT == pytest.approx(np.sqrt(0.26 ** 2 + 0.27 ** 2 + 0.27 ** 2), rel=1e-7)
-    np.testing.assert_allclose(P.COLOR_CORRELATION_NORMALIZED, P.COLOR_CORRELATION_SVD_SQRT / 0.4619523, rtol=1e-6)
-    assert P.SCALES[0] == 0.9 and P.SCALES[5] == 1.0 and P.SCALES[-1] == 1.1 and len(P.SCALES) == 11
-    assert P.ANGLES.count(0) == 6 and min(P.ANGLES) == -10 and max(P.ANGLES) == 10
-    assert P.canvas_size(128) == 128 and P.canvas_size(20, 32) == 32
+    assert parametrization.MAX_NORM_SVD_SQRT == pytest.approx(np.sqrt(0.26 ** 2 + 0.27 ** 2 + 0.27 ** 2), rel=1e-7)
+    np.testing.assert_allclose(parametrization.COLOR_CORRELATION_NORMALIZED, parametrization.COLOR_CORRELATION_SVD_SQRT / 0.4619523, rtol=1e-6)
+    assert transforms.ZOOMS[0] == 0.9 and transforms.ZOOMS[5] == 1.0 and transforms.ZOOMS[-1] == 1.1 and len(transforms.ZOOMS) == 11
+    assert transforms.ANGLES.count(0) == 6 and min(transforms.ANGLES) == -10 and max(transforms.ANGLES) == 10
+    assert transforms.canvas_size(128) == 128 and transforms.canvas_size(20, 32) == 32
 
 
 def test_spectrum_frequencies_and_scale():
-    np.testing.assert_allclose(P.spectrum_frequencies(4, 4), [
+    np.testing.assert_allclose(parametrization.spectrum_frequencies(4, 4), [
         [0.0, 0.25, 0.5], [0.25, 0.25 * 2 ** 0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5],
         [0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5, 0.5 * 2 ** 0.5], [0.25, 0.25 * 2 ** 0.5, (0.25 ** 2 + 0.5 ** 2) ** 0.5]],
         rtol=1e-15)
-    assert P.spectrum_frequencies(5, 7).shape == (5, 4)
-    scale = P.spectrum_scale(4, 4)
+    assert parametrization.spectrum_frequencies(5, 7).shape == (5, 4)
+    scale = parametrization.spectrum_scale(4, 4)
     assert scale.dtype == np.float32 and scale[0, 0] == 4.0 and scale[0, 1] == 4.0 and scale[0, 2] == 2.0
 
 
@@ -101,8 +101,8 @@ def test_irfft2_on_the_backend_equals_numpy_and_so_does_its_gradient(height, wid
     rng = np.random.default_rng(0)
     spectrum = rng.normal(size=(2, 3, height, width // 2 + 1)).astype(np.float32)  # imaginary DC/Nyquist too
     want = np.fft.irfft2(spectrum[0] + 1j * spectrum[1], s=(height, width), norm="ortho")
-    np.testing.assert_allclose(P.irfft2(spectrum[0], spectrum[1], height, width), want, atol=1e-6)
-    got = P.irfft2(keras.ops.convert_to_tensor(spectrum[0]), keras.ops.convert_to_tensor(spectrum[1]),
+    np.testing.assert_allclose(parametrization.irfft2(spectrum[0], spectrum[1], height, width), want, atol=1e-6)
+    got = parametrization.irfft2(keras.ops.convert_to_tensor(spectrum[0]), keras.ops.convert_to_tensor(spectrum[1]),
                    height, width, ops=keras.ops)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, atol=2e-6)
     # Linear, so the gradient of sum(weights * irfft2(x)) is the adjoint applied to the weights,
@@ -115,7 +115,7 @@ def test_irfft2_on_the_backend_equals_numpy_and_so_does_its_gradient(height, wid
         adjoint[index] = (np.fft.irfft2(basis[0] + 1j * basis[1], s=(height, width), norm="ortho") * weights).sum()
 
     def weighted(x):
-        return keras.ops.multiply(P.irfft2(x[0], x[1], height, width, ops=keras.ops),
+        return keras.ops.multiply(parametrization.irfft2(x[0], x[1], height, width, ops=keras.ops),
                                   keras.ops.convert_to_tensor(weights))
 
     gradient = backend_gradient(weighted, spectrum)
@@ -124,53 +124,53 @@ def test_irfft2_on_the_backend_equals_numpy_and_so_does_its_gradient(height, wid
 
 
 def test_spectrum_to_image_follows_the_recipe():
-    param = P.parametrization(6, 6)
+    param = parametrization.parametrization(6, 6)
     assert param.spectrum_shape == (2, 3, 6, 4)
-    np.testing.assert_array_equal(P.spectrum_to_image(np.zeros((1, 2, 3, 6, 4), np.float32), param), 0.5)
+    np.testing.assert_array_equal(parametrization.spectrum_to_image(np.zeros((1, 2, 3, 6, 4), np.float32), param), 0.5)
     spectrum = np.random.default_rng(1).normal(size=(2, 2, 3, 6, 4)).astype(np.float32)
-    scaled = spectrum * P.spectrum_scale(6, 6)
+    scaled = spectrum * parametrization.spectrum_scale(6, 6)
     pixels = np.fft.irfft2(scaled[:, 0] + 1j * scaled[:, 1], s=(6, 6), norm="ortho") / 4.0  # [B, 3, H, W]
-    colours = np.moveaxis(pixels, 1, -1) @ P.COLOR_CORRELATION_NORMALIZED.T
-    np.testing.assert_allclose(P.spectrum_to_image(spectrum, param), 1 / (1 + np.exp(-colours)), atol=1e-6)
+    colours = np.moveaxis(pixels, 1, -1) @ parametrization.COLOR_CORRELATION_NORMALIZED.T
+    np.testing.assert_allclose(parametrization.spectrum_to_image(spectrum, param), 1 / (1 + np.exp(-colours)), atol=1e-6)
 
 
 def test_initial_spectrum_is_seeded_per_key():
-    param = P.parametrization(8, 8)
-    first = P.initial_spectrum(0, 5, param)
+    param = parametrization.parametrization(8, 8)
+    first = parametrization.initial_spectrum(0, 5, param)
     assert first.dtype == np.float32 and first.shape == (2, 3, 8, 5)
-    np.testing.assert_array_equal(first, P.initial_spectrum(0, 5, param))
-    assert not np.array_equal(first, P.initial_spectrum(0, 6, param))
-    assert not np.array_equal(first, P.initial_spectrum(1, 5, param))
+    np.testing.assert_array_equal(first, parametrization.initial_spectrum(0, 5, param))
+    assert not np.array_equal(first, parametrization.initial_spectrum(0, 6, param))
+    assert not np.array_equal(first, parametrization.initial_spectrum(1, 5, param))
     assert 0.005 < first.std() < 0.02
 
 
 def test_random_draws_cover_the_schedule():
-    draws = P.random_draws(0, 7, 4000)
-    np.testing.assert_array_equal(draws, P.random_draws(0, 7, 4000))
+    draws = transforms.random_draws(0, 7, 4000)
+    np.testing.assert_array_equal(draws, transforms.random_draws(0, 7, 4000))
     assert set(draws[:, 0]) == set(draws[:, 1]) == set(range(-4, 5))
-    assert set(np.round(draws[:, 2], 2)) == {round(s, 2) for s in P.SCALES}
+    assert set(np.round(draws[:, 2], 2)) == {round(s, 2) for s in transforms.ZOOMS}
     assert set(draws[:, 3]) == set(range(-10, 11))
     assert abs((draws[:, 3] == 0).mean() - 6 / 26) < 0.03
     assert set(draws[:, 4]) == set(draws[:, 5]) == set(range(-2, 3))
-    np.testing.assert_array_equal(P.random_draws(0, 7, 10), draws[:10])
+    np.testing.assert_array_equal(transforms.random_draws(0, 7, 10), draws[:10])
 
 
 def test_affine_from_draws_exact():
     # Centred: canvas pixel 6 of a 44-pixel canvas is pixel 0 of a 32-pixel image.
-    np.testing.assert_array_equal(P.centred_affine(32, 44), [[[1, 0, -6], [0, 1, -6]]])
+    np.testing.assert_array_equal(transforms.centred_affine(32, 44), [[[1, 0, -6], [0, 1, -6]]])
     # Shifts of (1, -2) before and (3, 1) after: canvas pixel p shows image pixel p - (4, -1).
-    shifted = P.affine_from_draws([[1, -2, 1.0, 0, 3, 1]], 4, 4)[0]
+    shifted = transforms.affine_from_draws([[1, -2, 1.0, 0, 3, 1]], 4, 4)[0]
     np.testing.assert_allclose(shifted, [[1, 0, -4], [0, 1, 1]], atol=1e-6)
-    scaled = P.affine_from_draws([[0, 0, 2.0, 0, 0, 0]], 5, 5)[0]  # zoom about the centre (2, 2)
+    scaled = transforms.affine_from_draws([[0, 0, 2.0, 0, 0, 0]], 5, 5)[0]  # zoom about the centre (2, 2)
     np.testing.assert_allclose(scaled, [[0.5, 0, 1], [0, 0.5, 1]], atol=1e-6)
-    rotated = P.affine_from_draws([[0, 0, 1.0, 90, 0, 0]], 3, 3)[0]
+    rotated = transforms.affine_from_draws([[0, 0, 1.0, 90, 0, 0]], 3, 3)[0]
     np.testing.assert_allclose(rotated @ [1, 2, 1], [2, 1], atol=1e-6)  # a quarter turn about (1, 1)
     # An odd margin puts the image at a whole pixel: 1 before, 2 after.
-    assert P.canvas_padding(5, 8) == (1, 2) and P.canvas_padding(128, 140) == (6, 6)
-    np.testing.assert_array_equal(P.centred_affine(5, 8), [[[1, 0, -1], [0, 1, -1]]])
+    assert transforms.canvas_padding(5, 8) == (1, 2) and transforms.canvas_padding(128, 140) == (6, 6)
+    np.testing.assert_array_equal(transforms.centred_affine(5, 8), [[[1, 0, -1], [0, 1, -1]]])
     # The same maps for keras.ops.image.affine_transform: (x, y) order, on the padded image.
-    np.testing.assert_allclose(P.projective_transforms(P.centred_affine(5, 8), 5, 8), [[1, 0, 0, 0, 1, 0, 0, 0]])
-    np.testing.assert_allclose(P.projective_transforms(shifted, 4, 4), [1, 0, 1, 0, 1, -4, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(transforms.projective_transforms(transforms.centred_affine(5, 8), 5, 8), [[1, 0, 0, 0, 1, 0, 0, 0]])
+    np.testing.assert_allclose(transforms.projective_transforms(shifted, 4, 4), [1, 0, 1, 0, 1, -4, 0, 0], atol=1e-6)
 
 
 def reference_sample(images, affine, canvas):
@@ -179,7 +179,7 @@ def reference_sample(images, affine, canvas):
     out = np.empty((batch, canvas, canvas, depth), np.float64)
 
     def pixel(b, r, c):
-        return images[b, r, c] if 0 <= r < height and 0 <= c < width else np.full(depth, P.FILL)
+        return images[b, r, c] if 0 <= r < height and 0 <= c < width else np.full(depth, transforms.FILL)
 
     for b in range(batch):
         for i in range(canvas):
@@ -194,70 +194,70 @@ def reference_sample(images, affine, canvas):
 
 def test_sample_canvas_matches_reference_and_identity():
     images = np.random.default_rng(2).random((3, 6, 6, 3)).astype(np.float32)
-    np.testing.assert_array_equal(P.sample_canvas(images, P.centred_affine(6, 6, 3), 6), images)
-    padded = P.sample_canvas(images, P.centred_affine(6, 10, 3), 10)
+    np.testing.assert_array_equal(transforms.sample_canvas(images, transforms.centred_affine(6, 6, 3), 6), images)
+    padded = transforms.sample_canvas(images, transforms.centred_affine(6, 10, 3), 10)
     np.testing.assert_array_equal(padded[:, 2:8, 2:8], images)
     assert (padded[:, :2] == 0.5).all() and (padded[:, :, 8:] == 0.5).all()
-    affine = P.affine_from_draws(P.random_draws(0, 1, 3), 6, 9)
+    affine = transforms.affine_from_draws(transforms.random_draws(0, 1, 3), 6, 9)
     affine[2, :, 2] += 30.0  # far outside: all fill
-    got = P.sample_canvas(images, affine, 9)
+    got = transforms.sample_canvas(images, affine, 9)
     np.testing.assert_allclose(got, reference_sample(images, affine, 9), atol=1e-5)
     assert (got[2] == 0.5).all()
 
 
 def test_objectives_exact():
     acts = np.arange(2 * 3 * 3 * 4, dtype=np.float32).reshape(2, 3, 3, 4)
-    onehot = P.objective_vectors("channel", [1, 3], 4)
+    onehot = objectives.objective_vectors("channel", [1, 3], 4)
     assert onehot.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1]]
-    assert P.objective_values(acts, "channel", onehot).tolist() == [17.0, 55.0]
-    assert P.objective_values(acts, "neuron", onehot).tolist() == [17.0, 55.0]  # centre == mean here
+    assert objectives.objective_values(acts, "channel", onehot).tolist() == [17.0, 55.0]
+    assert objectives.objective_values(acts, "neuron", onehot).tolist() == [17.0, 55.0]  # centre == mean here
     acts[:, 1, 1] = 0.0
-    assert P.objective_values(acts, "neuron", onehot).tolist() == [0.0, 0.0]
-    direction = P.objective_vectors("direction", [0, 1], 4, directions=[[1, 0, 0, 1], [0.5, 0, 0, 0]])
-    values = P.objective_values(acts, "direction", direction)
+    assert objectives.objective_values(acts, "neuron", onehot).tolist() == [0.0, 0.0]
+    direction = objectives.objective_vectors("direction", [0, 1], 4, directions=[[1, 0, 0, 1], [0.5, 0, 0, 0]])
+    values = objectives.objective_values(acts, "direction", direction)
     np.testing.assert_allclose(values, [acts[0].mean((0, 1)) @ [1, 0, 0, 1], acts[1].mean((0, 1))[0] * 0.5])
 
 
 def test_objective_errors():
     with pytest.raises(ValueError, match=r"objective must be one of \['channel', 'neuron', 'direction'\]. "
                                          r"Received: objective='max'"):
-        P.objective_vectors("max", [0], 4)
+        objectives.objective_vectors("max", [0], 4)
     with pytest.raises(ValueError, match=r"channels must lie in \[0, 4\). Received: \[4, -1\]"):
-        P.objective_vectors("channel", [0, 4, -1], 4)
+        objectives.objective_vectors("channel", [0, 4, -1], 4)
     with pytest.raises(ValueError, match=r"directions of shape \(2, 4\). Received: shape \(2, 3\)"):
-        P.objective_vectors("direction", [0, 1], 4, directions=np.ones((2, 3)))
+        objectives.objective_vectors("direction", [0, 1], 4, directions=np.ones((2, 3)))
 
 
 def test_adam_quality_and_uint8_exact():
-    param, m, v = P.adam_update(np.float64(1.0), np.float64(-3.0), 0.0, 0.0, 1)
+    param, m, v = optimiser.adam_update(np.float64(1.0), np.float64(-3.0), 0.0, 0.0, 1)
     assert param == pytest.approx(1.0 + 0.05 * 3.0 / (3.0 + 1e-8)) and m == pytest.approx(-0.3) and v == pytest.approx(0.009)
-    assert P.quality_figures([2.0, -1.0, 3.0, 0.0, 5e4, np.nan], [0.5, 0.5, 0.0, 0.0, 1.0, 1.0],
+    assert quality.quality_figures([2.0, -1.0, 3.0, 0.0, 5e4, np.nan], [0.5, 0.5, 0.0, 0.0, 1.0, 1.0],
                              dead=[False, False, False, True, False, False]) == {
         "objective": [2.0, -1.0, 3.0, 0.0, 5e4, pytest.approx(np.nan, nan_ok=True)],
         "noise_objective": [0.5, 0.5, 0.0, 0.0, 1.0, 1.0], "ratio": [4.0, -2.0, 1000.0, 0.0, 1000.0, 0.0],
         "status": ["ok", "ok", "noise_off", "dead", "ok", "nonfinite"]}
-    assert P.to_uint8([0.0, 0.5, 1.0, 1.2, -0.1]).tolist() == [0, 128, 255, 255, 0]
-    noise = P.noise_image(0, 3, 5)
+    assert parametrization.to_uint8([0.0, 0.5, 1.0, 1.2, -0.1]).tolist() == [0, 128, 255, 255, 0]
+    noise = quality.noise_image(0, 3, 5)
     assert noise.shape == (5, 5, 3) and noise.dtype == np.float32 and 0 <= noise.min() and noise.max() < 1
-    np.testing.assert_array_equal(noise, P.noise_image(0, 3, 5))
+    np.testing.assert_array_equal(noise, quality.noise_image(0, 3, 5))
 
 
 def test_keras_ops_graph_code_equals_numpy():
     """The step runs the same functions with ``keras.ops``: same values as numpy."""
-    param = P.parametrization(8, 8)
+    param = parametrization.parametrization(8, 8)
     spectrum = np.random.default_rng(4).normal(size=(2, 2, 3, 8, 5)).astype(np.float32)
-    image = P.spectrum_to_image(spectrum, param)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(P.spectrum_to_image(spectrum, param, ops=keras.ops)),
+    image = parametrization.spectrum_to_image(spectrum, param)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(parametrization.spectrum_to_image(spectrum, param, ops=keras.ops)),
                                image, atol=1e-6)
-    affine = P.affine_from_draws(P.random_draws(0, 2, 2), 8, 12)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(P.sample_canvas(image, affine, 12, ops=keras.ops)),
-                               P.sample_canvas(image, affine, 12), atol=1e-6)
+    affine = transforms.affine_from_draws(transforms.random_draws(0, 2, 2), 8, 12)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(transforms.sample_canvas(image, affine, 12, ops=keras.ops)),
+                               transforms.sample_canvas(image, affine, 12), atol=1e-6)
     acts = np.random.default_rng(5).random((2, 5, 5, 4)).astype(np.float32)
-    vectors = P.objective_vectors("channel", [2, 0], 4)
+    vectors = objectives.objective_vectors("channel", [2, 0], 4)
     for objective in ("channel", "neuron"):
         np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(P.objective_values(acts, objective, vectors, ops=keras.ops)),
-            P.objective_values(acts, objective, vectors), rtol=1e-6)
+            keras.ops.convert_to_numpy(objectives.objective_values(acts, objective, vectors, ops=keras.ops)),
+            objectives.objective_values(acts, objective, vectors), rtol=1e-6)
 
 
 def fixed_size_cnn(side):
@@ -272,11 +272,11 @@ def test_compiled_transform_equals_reference(size, canvas):
     vis = featurevis.FeatureVisualizer(fixed_size_cnn(canvas), "c", size=size)
     assert (vis.size, vis.canvas, vis.size_free) == (size, canvas, False)
     images = np.random.default_rng(6).random((4, size, size, 3)).astype(np.float32)
-    affine = P.affine_from_draws(P.random_draws(0, 3, 4), size, canvas)
+    affine = transforms.affine_from_draws(transforms.random_draws(0, 3, 4), size, canvas)
     got = vis.transform(images, vis.transform_inputs(affine))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), P.sample_canvas(images, affine, canvas), atol=2e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), transforms.sample_canvas(images, affine, canvas), atol=2e-5)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(vis.pad(images)),
-                                  P.sample_canvas(images, P.centred_affine(size, canvas, 4), canvas))
+                                  transforms.sample_canvas(images, transforms.centred_affine(size, canvas, 4), canvas))
 
 
 # ---- the optimiser on the trained CNN ----

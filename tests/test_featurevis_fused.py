@@ -17,8 +17,7 @@ import pytest
 import keras
 
 from tb_featureviz.featurevis import visualizer as featurevis, target as featurevis_target
-from tb_featureviz.featurevis import params as P
-from tb_featureviz.featurevis import optimiser as featurevis_steps
+from tb_featureviz.featurevis import objectives, optimiser
 from tests import trained_cnn
 
 SIZE = trained_cnn.SIZE
@@ -115,9 +114,9 @@ def test_the_step_reads_the_layers_current_weights():
     """The compiled step (a stateless call on JAX) maps the fused layer's variables: new weights are seen."""
     model, layer = _built(keras.layers.Conv2D(3, 3, activation="relu", name="target"), shape=(None, None, 3))
     vis = featurevis.FeatureVisualizer(model, "target", size=10, input_range=(0.0, 1.0))
-    step = featurevis_steps.make_step(vis)
+    step = optimiser.make_optimiser(vis)
     images = np.random.default_rng(4).random((2, 10, 10, 3)).astype(np.float32)
-    vectors = P.objective_vectors("channel", [0, 2], 3)
+    vectors = objectives.objective_vectors("channel", [0, 2], 3)
 
     def direct():
         out = keras.ops.convert_to_numpy(model(keras.ops.convert_to_tensor(images)))

@@ -4,7 +4,7 @@ Gradients have no backend-neutral Keras API, so each backend gets its own
 step around the same graph code (:meth:`FeatureVisualizer.objective_of
 <tb_featureviz.featurevis.visualizer.FeatureVisualizer.objective_of>`, written with
 ``keras.ops``) and the same Adam update
-(:func:`tb_featureviz.featurevis.params.adam_update`):
+(:func:`tb_featureviz.featurevis.optimiser.adam_update`):
 
 - TensorFlow: ``tf.GradientTape`` inside a ``tf.function``;
 - JAX: ``jax.value_and_grad`` over ``model.stateless_call(trainable,
@@ -17,33 +17,48 @@ The spectrum and the Adam moments stay backend tensors between steps; only
 each step's per-sample objective (a few floats) comes back to numpy.
 
 Example:
-    >>> step = make_step(visualizer)  # doctest: +SKIP
-    >>> final, history = step.optimise(spectrum, transforms, vectors, 0.05, tick=lambda: None)  # doctest: +SKIP
+    >>> optimiser = make_optimiser(visualizer)  # doctest: +SKIP
+    >>> final, history = optimiser.optimise(spectrum, transforms, vectors, 0.05, tick=lambda: None)  # doctest: +SKIP
 """
 
 import numpy as np
 
 import keras
 
-from tb_featureviz.featurevis import params
 from tb_featureviz.model import tensors
 
 
-def make_step(visualizer):
-    """The step object for Keras' current backend.
+#: Adam's settings, Lucid's.
+LEARNING_RATE = 0.05
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.999
+ADAM_EPSILON = 1e-8
+
+
+def adam_update(param, grad, m, v, step, learning_rate=LEARNING_RATE, ops=np):
+    """One Adam step (``step`` counts from 1) descending ``grad``: ``(param, m, v)``."""
+    m = ADAM_BETA_1 * m + (1.0 - ADAM_BETA_1) * grad
+    v = ADAM_BETA_2 * v + (1.0 - ADAM_BETA_2) * ops.square(grad)
+    m_hat = m / (1.0 - ADAM_BETA_1 ** step)
+    v_hat = v / (1.0 - ADAM_BETA_2 ** step)
+    return param - learning_rate * m_hat / (ops.sqrt(v_hat) + ADAM_EPSILON), m, v
+
+
+def make_optimiser(visualizer):
+    """The compiled optimiser of ``visualizer`` for Keras' current backend.
 
     Raises:
         NotImplementedError: a backend other than tensorflow, jax or torch.
     """
     backend = keras.backend.backend()
-    steps = {"tensorflow": _TensorFlowStep, "jax": _JaxStep, "torch": _TorchStep}
-    if backend not in steps:
+    optimisers = {"tensorflow": _TensorFlowOptimiser, "jax": _JaxOptimiser, "torch": _TorchOptimiser}
+    if backend not in optimisers:
         raise NotImplementedError(
             f"Feature visualization runs on the tensorflow, jax and torch backends. Received: backend {backend!r}")
-    return steps[backend](visualizer)
+    return optimisers[backend](visualizer)
 
 
-class _Step:
+class _Optimiser:
     """The loop shared by the backends: ``optimise`` and ``evaluate``."""
 
     def __init__(self, visualizer):
@@ -74,7 +89,7 @@ class _Step:
         return tensors.to_numpy(values).astype(np.float64)
 
 
-class _TensorFlowStep(_Step):
+class _TensorFlowOptimiser(_Optimiser):
     def __init__(self, visualizer):
         super().__init__(visualizer)
         import tensorflow as tf
@@ -88,7 +103,7 @@ class _TensorFlowStep(_Step):
                 values = vis.objective_of(spectrum, transforms, vectors)
                 loss = -tf.reduce_sum(values)
             grad = tape.gradient(loss, spectrum)
-            spectrum, m, v = params.adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
+            spectrum, m, v = adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
             return spectrum, m, v, values
 
         def evaluate(images, vectors):
@@ -110,7 +125,7 @@ class _TensorFlowStep(_Step):
         return self._evaluate(images, vectors)
 
 
-class _JaxStep(_Step):
+class _JaxOptimiser(_Optimiser):
     def __init__(self, visualizer):
         super().__init__(visualizer)
         import jax
@@ -130,7 +145,7 @@ class _JaxStep(_Step):
 
         def step(spectrum, m, v, t, learning_rate, trainable, non_trainable, transforms, vectors):
             (_, values), grad = grad_fn(spectrum, trainable, non_trainable, transforms, vectors)
-            spectrum, m, v = params.adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
+            spectrum, m, v = adam_update(spectrum, grad, m, v, t, learning_rate, ops=keras.ops)
             return spectrum, m, v, values
 
         def evaluate(images, vectors, trainable, non_trainable):
@@ -161,7 +176,7 @@ class _JaxStep(_Step):
         return self._evaluate(images, vectors, *self._weights())
 
 
-class _TorchStep(_Step):
+class _TorchOptimiser(_Optimiser):
     def __init__(self, visualizer):
         super().__init__(visualizer)
         import torch
@@ -175,7 +190,7 @@ class _TorchStep(_Step):
         # Only the parameters: the model's weights get no .grad.
         (grad,) = torch.autograd.grad(-values.sum(), [leaf])
         with torch.no_grad():
-            spectrum, m, v = params.adam_update(leaf.detach(), grad, m, v, t, learning_rate, ops=keras.ops)
+            spectrum, m, v = adam_update(leaf.detach(), grad, m, v, t, learning_rate, ops=keras.ops)
         return spectrum, m, v, values.detach()
 
     def image_objective(self, images, vectors):

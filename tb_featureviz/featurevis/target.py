@@ -25,7 +25,7 @@ import numpy as np
 
 import keras
 
-from tb_featureviz.featurevis import params
+from tb_featureviz.featurevis import objectives
 from tb_featureviz.model import layers as layer_lib
 from tb_featureviz.model import tensors
 
@@ -191,10 +191,10 @@ def redirected_objective(pre_activation, activation, objective, vectors):
     """
     ops = keras.ops
     post = activation(pre_activation)
-    value = params.objective_values(post, objective, vectors, ops=ops)
+    value = objectives.objective_values(post, objective, vectors, ops=ops)
     nudged = activation(pre_activation + 1e-3)
     passing = ops.cast(ops.not_equal(ops.stop_gradient(nudged), ops.stop_gradient(post)), "float32")
-    reach = params.objective_values(passing, objective, ops.abs(vectors), ops=ops)
+    reach = objectives.objective_values(passing, objective, ops.abs(vectors), ops=ops)
     blocked = ops.cast(ops.less_equal(reach, 0.0), "float32")
     linear = soft_strongest(pre_activation, objective, vectors)
     return value + blocked * (linear - ops.stop_gradient(linear))
@@ -212,7 +212,7 @@ def soft_strongest(activations, objective, vectors):
     """
     ops = keras.ops
     if objective == "neuron":
-        return params.objective_values(activations, objective, vectors, ops=ops)
+        return objectives.objective_values(activations, objective, vectors, ops=ops)
     weights = ops.reshape(vectors, (-1, 1, 1, vectors.shape[-1]))
     positions = ops.sum(ops.multiply(activations, weights), axis=-1)
     positions = ops.reshape(positions, (-1, positions.shape[1] * positions.shape[2]))

@@ -3,11 +3,12 @@
 For a layer and a list of channels, :class:`FeatureVisualizer` optimises
 one image per channel, all channels in one batch (sample ``i`` optimises
 channel ``i``; the objective returns a value per sample and its sum is
-maximised, so samples don't interact). The recipe (Fourier parametrisation
-with decorrelated colours, random transforms each step, Adam 0.05) lives
-in :mod:`tb_featureviz.featurevis.params`; this module builds the model
-truncated at the layer and runs the compiled step of the backend
-(:mod:`tb_featureviz.featurevis.optimiser`).
+maximised, so samples don't interact). The recipe lives in its own
+modules: the image (:mod:`.parametrization`), the random transform of each
+optimisation step (:mod:`.transforms`), the objectives (:mod:`.objectives`),
+the quality figures (:mod:`.quality`); this module builds the model
+truncated at the layer and runs the compiled optimiser of the backend
+(:mod:`.optimiser`).
 
 The truncated model goes from the model's inputs to the layer's output,
 as :class:`tb_featureviz.model.activations.ActivationExtractor` builds it: the
@@ -38,14 +39,14 @@ import keras
 from tb_featureviz.model import activations, capture
 from tb_featureviz import arguments, jsontext
 from tb_featureviz.render import jobs
-from tb_featureviz.featurevis import params
-from tb_featureviz.featurevis import optimiser as steps_lib
+from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality
+from tb_featureviz.featurevis import transforms as transform_lib
 from tb_featureviz.featurevis import target
 from tb_featureviz.model import layers as layer_lib
 
 _OWNER = "visualize_features"
 #: Record kind of a feature-visualization grid.
-KIND = "features"
+from tb_featureviz.metadata import FEATURES_KIND as KIND  # noqa: E402 (metadata owns kind names)
 #: Side of the optimised image unless told (Lucid's).
 DEFAULT_SIZE = 128
 
@@ -65,7 +66,7 @@ class FeatureVisResult:
         objective_values: float ``[C]``: objective on the final image, as
             drawn (uint8), centred on the canvas, untransformed.
         noise_values: float ``[C]``: the same on a random-noise image of the
-            same size (:func:`tb_featureviz.featurevis.params.noise_image`).
+            same size (:func:`tb_featureviz.featurevis.quality.noise_image`).
         steps, size, canvas, seed, learning_rate: how it was made.
         redirected: True where the layer's activation clips and its input
             was optimised through it (see :mod:`tb_featureviz.featurevis.target`).
@@ -101,9 +102,9 @@ class FeatureVisResult:
         """``{"objective", "noise_objective", "ratio", "status"}``, one entry per channel.
 
         Finite floats and a status word per channel (see
-        :func:`tb_featureviz.featurevis.params.quality_figures`).
+        :func:`tb_featureviz.featurevis.quality.quality_figures`).
         """
-        return params.quality_figures(self.objective_values, self.noise_values, dead=self.stayed_off())
+        return quality.quality_figures(self.objective_values, self.noise_values, dead=self.stayed_off())
 
 
 def features_job(result):
@@ -170,7 +171,7 @@ class FeatureVisualizer:
     def __init__(self, model, layer, *, size=None, objective="channel", input_range=(0.0, 255.0),
                  preprocess=None):
         capture.check_model(model, _OWNER)
-        params.check_objective(objective)
+        objectives.check_objective(objective)
         self.model = model
         self.info = target.resolve_layer(model, layer, _OWNER)
         self.objective = objective
@@ -203,14 +204,14 @@ class FeatureVisualizer:
             raise ValueError(f"{_OWNER} expects 2 <= size <= {fixed or 'any'}"
                              f"{' (the model input size)' if fixed else ''}. Received: size={size}")
         self.size = size
-        self.canvas = params.canvas_size(size, fixed)
-        self.param = params.parametrization(size, size)
+        self.canvas = transform_lib.canvas_size(size, fixed)
+        self.param = parametrization.parametrization(size, size)
         lo, hi = (float(v) for v in input_range)
         self.input_range = (lo, hi)
         self._preprocess = preprocess
         self.total_channels = int(out_shape[1] if self._format == "channels_first" else out_shape[-1])
         self._native_transform = keras.backend.backend() == "tensorflow"
-        self._steps = {}
+        self._optimisers = {}
 
     def _cut(self, model):
         """``model`` (inputs to the layer's input, or output), ended by the pre-activation where redirected."""
@@ -251,57 +252,57 @@ class FeatureVisualizer:
 
     def pad(self, images):
         """Images ``[B, size, size, 3]`` on the canvas, untransformed (graph code)."""
-        before, after = params.canvas_padding(self.size, self.canvas)
+        before, after = transform_lib.canvas_padding(self.size, self.canvas)
         if before == after == 0:
             return images
         return keras.ops.pad(images, ((0, 0), (before, after), (before, after), (0, 0)),
-                             constant_values=params.FILL)
+                             constant_values=transform_lib.FILL)
 
     def transform_inputs(self, affine):
         """What :meth:`transform` takes for ``affine`` maps ``[..., 2, 3]`` (numpy).
 
         TensorFlow runs the transform as its native op
         (``keras.ops.image.affine_transform``, 8-vectors): the gather of
-        :func:`tb_featureviz.featurevis.params.sample_canvas` has a scatter
+        :func:`tb_featureviz.featurevis.transforms.sample_canvas` has a scatter
         for gradient, several times the cost of the op on TensorFlow's CPU.
         JAX and torch run that gather itself (the maps as they are): Keras'
         JAX affine transform costs several times more there.
         """
         if self._native_transform:
-            return params.projective_transforms(affine, self.size, self.canvas)
+            return transform_lib.projective_transforms(affine, self.size, self.canvas)
         return np.asarray(affine, np.float32)
 
     def transform(self, images, transforms):
         """Canvases of ``images`` seen through ``transforms`` (graph code).
 
-        The values of :func:`tb_featureviz.featurevis.params.sample_canvas`
+        The values of :func:`tb_featureviz.featurevis.transforms.sample_canvas`
         on every backend; ``transforms`` come from :meth:`transform_inputs`.
         On TensorFlow the op's registered gradient maps the gradient back
         by the inverse transform, as Lucid's rotate did; JAX and torch
         differentiate the sampling exactly.
         """
         if not self._native_transform:
-            return params.sample_canvas(images, transforms, self.canvas, ops=keras.ops)
+            return transform_lib.sample_canvas(images, transforms, self.canvas, ops=keras.ops)
         return keras.ops.image.affine_transform(
             self.pad(images), transforms, interpolation="bilinear", fill_mode="constant",
-            fill_value=params.FILL, data_format="channels_last")
+            fill_value=transform_lib.FILL, data_format="channels_last")
 
     def objective_of(self, spectrum, transforms, vectors, call=None):
         """Per-sample objective ``[B]`` of spectra seen through ``transforms`` (graph code)."""
         ops = keras.ops
-        acts = self.forward(self.transform(params.spectrum_to_image(spectrum, self.param, ops=ops), transforms), call)
+        acts = self.forward(self.transform(parametrization.spectrum_to_image(spectrum, self.param, ops=ops), transforms), call)
         if self.redirect is not None:
             return target.redirected_objective(acts, self.redirect.activation, self.objective, vectors)
-        return params.objective_values(acts, self.objective, vectors, ops=ops)
+        return objectives.objective_values(acts, self.objective, vectors, ops=ops)
 
     def image_objective(self, images, vectors, call=None):
         """Per-sample objective ``[B]`` of images ``[B, size, size, 3]`` in [0, 1], centred."""
         acts = self.forward(self.pad(images), call)
         if self.redirect is not None:
             acts = self.redirect.activation(acts)
-        return params.objective_values(acts, self.objective, vectors, ops=keras.ops)
+        return objectives.objective_values(acts, self.objective, vectors, ops=keras.ops)
 
-    def run(self, channels=None, *, steps=512, seed=0, learning_rate=params.LEARNING_RATE,
+    def run(self, channels=None, *, steps=512, seed=0, learning_rate=optimiser.LEARNING_RATE,
             directions=None, batch_size=None, progress=None):
         """Optimise one image per channel; returns a :class:`FeatureVisResult`.
 
@@ -328,7 +329,7 @@ class FeatureVisualizer:
             raise ValueError(f"{_OWNER} expects steps >= 1. Received: steps={steps!r}")
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"{_OWNER} expects a seed >= 0. Received: seed={seed!r}")
-        vectors = params.objective_vectors(self.objective, channels, self.total_channels, directions)
+        vectors = objectives.objective_vectors(self.objective, channels, self.total_channels, directions)
         batch = len(channels) if batch_size is None else max(1, int(batch_size))
         starts = list(range(0, len(channels), batch))
         done = [0]
@@ -354,22 +355,22 @@ class FeatureVisualizer:
 
     def _run_batch(self, keys, vectors, steps, seed, learning_rate, tick):
         count = len(keys)
-        step = self._steps.get(count)
-        if step is None:
-            step = self._steps[count] = steps_lib.make_step(self)
-        spectrum = np.stack([params.initial_spectrum(seed, key, self.param) for key in keys])
-        transforms = np.stack([self.transform_inputs(params.affine_from_draws(
-            params.random_draws(seed, key, steps), self.size, self.canvas)) for key in keys], axis=1)
-        final, history = step.optimise(spectrum, transforms, vectors, learning_rate, tick)
-        images = params.to_uint8(params.spectrum_to_image(final, self.param))
-        noise = np.stack([params.noise_image(seed, key, self.size) for key in keys])
-        values = step.evaluate(np.concatenate([images.astype(np.float32) / 255.0, noise]),
+        update = self._optimisers.get(count)
+        if update is None:
+            update = self._optimisers[count] = optimiser.make_optimiser(self)
+        spectrum = np.stack([parametrization.initial_spectrum(seed, key, self.param) for key in keys])
+        transforms = np.stack([self.transform_inputs(transform_lib.affine_from_draws(
+            transform_lib.random_draws(seed, key, steps), self.size, self.canvas)) for key in keys], axis=1)
+        final, history = update.optimise(spectrum, transforms, vectors, learning_rate, tick)
+        images = parametrization.to_uint8(parametrization.spectrum_to_image(final, self.param))
+        noise = np.stack([quality.noise_image(seed, key, self.size) for key in keys])
+        values = update.evaluate(np.concatenate([images.astype(np.float32) / 255.0, noise]),
                                np.concatenate([vectors, vectors]))
         return images, history, values[:count], values[count:]
 
 
 def visualize_features(model, layer, channels=None, *, objective="channel", directions=None, steps=512,
-                       size=None, learning_rate=params.LEARNING_RATE, seed=0, input_range=(0.0, 255.0),
+                       size=None, learning_rate=optimiser.LEARNING_RATE, seed=0, input_range=(0.0, 255.0),
                        preprocess=None, batch_size=None, progress=None):
     """Optimise one image per channel of ``layer``, all channels in one batch.
 

@@ -170,7 +170,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         if problem is not None:
             raise http.not_found(f"The record of {what} at step {step} is not a readable record")
         entries = record["samples"]
-        num_samples = min(len(entries), len(images[step]) - 2)
+        num_samples = min(len(entries), len(metadata.image_blob_pngs(images[step])))
         sample = 0 if sample is None else sample
         if sample >= num_samples:
             raise http.not_found(f"No sample {sample} for {what} at step {step}: it has {num_samples} sample(s)")
@@ -194,19 +194,21 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
 
     def image_impl(self, ctx, eid, run, layer, kind, step, sample):
         """The ``image`` reply: a grid's PNG, byte-identical to what was logged."""
+        # Blob keys of the step's PNGs (an image summary's blobs start with
+        # its width and height: metadata.image_blob_pngs skips them).
         keys = self._reader.known_blob_keys(eid, run, layer, kind, step)
+        pngs = None if keys is None else metadata.image_blob_pngs(keys)
         what = f"layer {layer!r} kind {kind!r} in run {run!r}"
-        if keys is None or sample >= len(keys) - 2:
+        if pngs is None or sample >= len(pngs):
             located = self._reader.locate(ctx, eid, run, layer, kind)
             images = self._reader.blob_keys(ctx, eid, run, located)
             if step not in images:
                 raise http.not_found(f"No image of {what} at step {step}; {_steps_text(sorted(images))}")
-            keys = images[step]
-            if sample >= len(keys) - 2:
-                raise http.not_found(f"No sample {sample} for {what} at step {step}: it has {len(keys) - 2} sample(s)")
+            pngs = metadata.image_blob_pngs(images[step])
+            if sample >= len(pngs):
+                raise http.not_found(f"No sample {sample} for {what} at step {step}: it has {len(pngs)} sample(s)")
         try:
-            # Blobs 0 and 1 of an image summary are its width and height.
-            png = self._reader.read_blob(ctx, keys[2 + sample])
+            png = self._reader.read_blob(ctx, pngs[sample])
         except (errors.NotFoundError, KeyError, IndexError):
             raise http.not_found(f"The image of {what} at step {step} is no longer kept by TensorBoard") from None
         except errors.InvalidArgumentError:
@@ -279,4 +281,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             "steps": sorted(all_steps),
             "events": index.events,
             "sampling": {**self.sample_limits, "dropped": dropped},
+            # The panel keeps no kind names of its own: it shows these.
+            "kind_labels": dict(metadata.KIND_LABELS),
+            "tile_labels": dict(metadata.TILE_LABELS),
         }

@@ -86,8 +86,8 @@ class Series:
         return len(self.images)
 
     def samples(self):
-        """PNGs per step at the newest step (blobs 0 and 1 are width and height)."""
-        return max(0, len(self.images[max(self.images)]) - 2) if self.images else 0
+        """PNGs per step at the newest step (:func:`metadata.image_blob_pngs` of its blobs)."""
+        return len(metadata.image_blob_pngs(self.images[max(self.images)])) if self.images else 0
 
 
 @dataclasses.dataclass

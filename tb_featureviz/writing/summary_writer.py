@@ -116,15 +116,17 @@ class SummaryWriter:
             layer, kind: what the grid shows; they make the tags.
             step: global step (int).
             pngs: list of PNG ``bytes``, one per probe image.
-            width, height: largest image size, as the images plugin stores it.
+            width, height: largest image size, as the images plugin stores it
+                (the tensor's layout is :func:`metadata.image_blob`'s).
             record: the record describing the pixels: a JSON-serialisable
                 dict, or its JSON text already encoded.
         """
         image_tag = metadata.image_tag(layer, kind)
         text = (record if isinstance(record, str) else jsontext.dumps(record)).encode("utf-8")
+        blob = metadata.image_blob(width, height, pngs)
         self._write(
             image_tag,
-            _string_tensor([str(width).encode(), str(height).encode()] + list(pngs)),
+            _string_tensor(blob),
             lambda: metadata.create_image_metadata(layer, kind, f"featureviz {kind} of layer {layer}"),
             step,
         )
@@ -134,7 +136,7 @@ class SummaryWriter:
             lambda: metadata.create_record_metadata(layer, kind, image_tag),
             step,
         )
-        self.bytes_written += sum(len(p) for p in pngs) + len(text)
+        self.bytes_written += sum(len(p) for p in metadata.image_blob_pngs(blob)) + len(text)
 
     def write_json(self, tag, summary_metadata, document, step):
         """Write a JSON document as a scalar string tensor."""
