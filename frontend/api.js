@@ -50,6 +50,10 @@
  * @property {number[]} steps
  * @property {import('./layerstate.js').RunEvent[]} events
  * @property {Sampling} sampling
+ * @property {Object<string, string>} [kind_labels]  display name of every kind
+ *     the writer knows, in display order (read through PanelModel.kindLabel)
+ * @property {Object<string, string>} [tile_labels]  what one tile of a kind is
+ *     called, for kinds whose tiles each show one channel (PanelModel.tileLabel)
  */
 
 /**

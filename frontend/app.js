@@ -8,7 +8,6 @@ import {el, notice, replace} from './dom.js';
 import {downloadGrid} from './export.js';
 import {isRgb} from './colormap.js';
 import {channelAt, nextTile, nextZoom} from './geometry.js';
-import {kindLabel} from './layerhead.js';
 import {LayerList} from './layerlist.js';
 import {LayerPanes} from './layerpanes.js';
 import {LayerView} from './layerview.js';
@@ -298,7 +297,8 @@ export class App {
       return;
     }
     const {kinds, steps, step} = this.model.settleKind(layer);
-    this.layerView.head.setKinds(kinds, this.state.kind || null);
+    this.layerView.head.setKinds(kinds.map((kind) => ({kind, label: this.model.kindLabel(kind)})),
+        this.state.kind || null);
     this.renderSamples();
     if (!kinds.length) {
       this.layerView.showNothingLogged(layer.name);
@@ -366,7 +366,8 @@ export class App {
     this.channel.render({shown, compared, channel, input,
       cmap: this.model.look().cmap, run: /** @type {string} */ (run),
       layer: /** @type {string} */ (layer), kind: /** @type {string} */ (kind),
-      kindText: kindLabel(shown ? shown.grid.kind : ''),
+      kindText: shown ? this.model.kindLabel(shown.grid.kind) : '',
+      tileLabel: (kind) => this.model.tileLabel(kind),
       layerInfo: this.model.layer()});
   }
 }

@@ -27,6 +27,8 @@ import {spreadSteps} from './steps.js';
  * @property {string} layer
  * @property {string} kind
  * @property {string} kindText  the kind's display name
+ * @property {function(string): string} tileLabel  what one tile of a kind is
+ *     called (the model's tileLabel), for the related grids
  * @property {?import('./api.js').LayerInfo} layerInfo  the layer, with its kinds
  */
 
@@ -117,7 +119,7 @@ export class ChannelPanel {
       });
     });
 
-    const related = open.layerInfo ? relatedGrids(grid, open.layerInfo, open.run) : [];
+    const related = open.layerInfo ? relatedGrids(grid, open.layerInfo, open.run, open.tileLabel) : [];
     loadRelated(this.api, related, open.channel,
         this.onKind, (items) => {
           if (current()) this.view.setStrip('related', items, 'Same channel in other views');

@@ -1,8 +1,9 @@
 // View: the head of the grid view: the selected layer's name and facts
 // (class, shapes, and at the step viewed: trainable or frozen, drift, dead
 // channels; layerstate.js has the rule) and the tabs of the kinds logged
-// for it. The server lists a layer's kinds in display order (the `layers`
-// route); the panel only knows their display names.
+// for it. The server lists a layer's kinds in display order and names them
+// (the `layers` route's `kind_labels`, read through the model): the panel
+// keeps no kind names of its own.
 
 import {el, fmt, pct, replace} from './dom.js';
 import {shapeText} from './layerlist.js';
@@ -24,26 +25,6 @@ import {layerStateAt} from './layerstate.js';
  * @property {RunEvent[]} events
  * @property {?ScalarsDoc} scalars
  */
-
-/** Display names of the kinds the writer knows; any other kind shows its own name. */
-const KIND_LABELS = new Map([
-  ['activations', 'Activations'],
-  ['features', 'Features'],
-  ['filters', 'Filters'],
-  ['filter_change', 'Filter change'],
-  ['filters_mosaic', 'Filter mosaic'],
-  ['pointwise', 'Pointwise'],
-]);
-
-/**
- * The display name of a kind.
- *
- * @param {string} kind
- * @returns {string}
- */
-export function kindLabel(kind) {
-  return KIND_LABELS.get(kind) || kind;
-}
 
 /**
  * One fact of the layer head: `fact` names it (`class`, `output`, `kernel`,
@@ -129,15 +110,15 @@ export class LayerHead {
   }
 
   /**
-   * One tab per kind, in the order given.
+   * One tab per kind, in the order given, titled with its display name.
    *
-   * @param {string[]} kinds
+   * @param {Array<{kind: string, label: string}>} tabs
    * @param {?string} selected
    */
-  setKinds(kinds, selected) {
-    replace(this.tabs, ...kinds.map((kind) => el('button', {
+  setKinds(tabs, selected) {
+    replace(this.tabs, ...tabs.map(({kind, label}) => el('button', {
       className: 'fv-tab',
-      text: kindLabel(kind),
+      text: label,
       testid: 'kind-tab',
       attrs: {type: 'button', role: 'tab', 'aria-selected': String(kind === selected),
         'data-kind': kind},

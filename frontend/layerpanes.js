@@ -8,7 +8,6 @@
 // state and the step bar stay the controller's.
 
 import {notice} from './dom.js';
-import {kindLabel} from './layerhead.js';
 import {Latest, clampSample, loadCompare, loadPane, loadProbe, servedStep} from './paneloader.js';
 
 /**
@@ -76,7 +75,7 @@ export class LayerPanes {
       query: () => ({run, layer, kind, step: state.step, sample}),
       current,
       caption: (grid) => (state.compare ? `${run} · step ${grid.step}` :
-        `${kindLabel(kind)} · step ${grid.step}` +
+        `${this.model.kindLabel(kind)} · step ${grid.step}` +
         (grid.num_samples > 1 ? ` · image ${grid.sample + 1}` : '')),
       look,
       failure: (err) => `Could not load ${kind} of “${layer}” at step ` +

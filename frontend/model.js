@@ -15,6 +15,22 @@ import {readState, writeState} from './state.js';
  * @typedef {import('./state.js').ViewState} ViewState
  */
 
+/**
+ * The label `labels` gives `kind`, or null. Kinds are data from logs: only
+ * the reply's own string entries count (never "constructor" and the like).
+ *
+ * @param {?Object<string, string>|undefined} labels
+ * @param {string} kind
+ * @returns {?string}
+ */
+function servedLabel(labels, kind) {
+  if (!labels || typeof labels !== 'object' || !Object.prototype.hasOwnProperty.call(labels, kind)) {
+    return null;
+  }
+  const label = labels[kind];
+  return typeof label === 'string' ? label : null;
+}
+
 /** The view state and the selected run's documents. */
 export class PanelModel {
   constructor() {
@@ -71,6 +87,29 @@ export class PanelModel {
   closeChannel() {
     delete this.state.channel;
     delete this.state.input;
+  }
+
+  /**
+   * The display name of a kind: the server's (`kind_labels` of the layers
+   * route). A kind it does not name (one a newer writer logged) shows its
+   * own name. The one place the panel turns a kind into words.
+   *
+   * @param {string} kind
+   * @returns {string}
+   */
+  kindLabel(kind) {
+    return servedLabel(this.doc && this.doc.kind_labels, kind) ?? kind;
+  }
+
+  /**
+   * What one tile of a kind is called, where a tile shows one channel: the
+   * server's (`tile_labels`); else the kind's display name.
+   *
+   * @param {string} kind
+   * @returns {string}
+   */
+  tileLabel(kind) {
+    return servedLabel(this.doc && this.doc.tile_labels, kind) ?? this.kindLabel(kind);
   }
 
   /** @returns {?LayerInfo} the selected layer */

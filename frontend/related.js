@@ -26,12 +26,11 @@ import {nearestStep} from './steps.js';
  * @property {?GridQuery} query    null: the layer logged no such grid
  */
 
-/** The kinds shown beside a channel, with the name of one tile of each. */
-const RELATED = [
-  ['activations', 'Feature map'],
-  ['filters', 'Filter'],
-  [FEATURES, 'Feature visualization'],
-];
+/**
+ * The kinds shown beside a channel, in this order. What one tile of each is
+ * called comes from the server (the model's tileLabel).
+ */
+const RELATED = ['activations', 'filters', FEATURES];
 
 /** What the panel says when a channel has no optimised image. */
 export const NO_FEATURES = 'no feature visualization for this channel';
@@ -60,9 +59,11 @@ export function kernelTilesAreOutputs(layer) {
  * @param {GridDoc} grid       the grid the channel was opened in
  * @param {LayerInfo} layer    its layer (`layers` route)
  * @param {string} run
+ * @param {function(string): string} tileLabel   what one tile of a kind is
+ *     called (the `layers` route's `tile_labels`, through the model)
  * @returns {RelatedGrid[]}
  */
-export function relatedGrids(grid, layer, run) {
+export function relatedGrids(grid, layer, run, tileLabel) {
   // A matrix is one tile of weights: it names no channel to follow.
   if (grid.layout === 'matrix') return [];
   const apart = !kernelTilesAreOutputs(layer);
@@ -70,8 +71,9 @@ export function relatedGrids(grid, layer, run) {
   const kinds = layer.kinds || {};
   /** @type {RelatedGrid[]} */
   const out = [];
-  for (const [kind, label] of RELATED) {
+  for (const kind of RELATED) {
     if (kind === grid.kind || (apart && KERNEL_KINDS.has(kind))) continue;
+    const label = tileLabel(kind);
     const info = kinds[kind];
     if (!info || !info.steps || !info.steps.length) {
       if (kind === FEATURES) out.push({kind, label, query: null});

@@ -427,6 +427,50 @@ def test_layer_without_features_says_so(page, tensorboard):
     expect(frame.locator('[data-testid="failed-marker"]')).to_have_count(0)
 
 
+#: Names a server could give the kinds, none of them the panel's own, and
+#: none for ``filters`` (as for a kind a newer writer logged).
+SERVED_KIND_LABELS = {"activations": "Served maps", "features": "Served images"}
+#: ... and for one tile: only a feature visualization's (a feature map's
+#: tile then takes its kind's name, a filter's its kind itself).
+SERVED_TILE_LABELS = {"features": "Served image tile"}
+
+
+def test_kind_and_tile_labels_come_from_the_server(page, tensorboard, written):
+    """Tabs, captions and the related view say what the ``layers`` reply names the kinds."""
+    real = tensorboard.get_json(f"/data/plugin/featureviz/layers?run={RUN}")
+    assert real["kind_labels"]["filters"] == "Filters" and real["tile_labels"]["filters"] == "Filter"
+
+    def relabel(route):
+        reply = route.fetch()
+        doc = reply.json()
+        doc["kind_labels"], doc["tile_labels"] = SERVED_KIND_LABELS, SERVED_TILE_LABELS
+        route.fulfill(response=reply, json=doc)
+
+    page.route(re.compile(r"/data/plugin/featureviz/layers\?"), relabel)
+    newest = written["steps"][-1]
+    frame = open_panel(page, tensorboard, f"&fv-run={RUN}&fv-layer={LAYER}&fv-kind=features")
+    wait_grid(frame, LAYER, "Served images", newest)
+    tabs = frame.locator('[data-testid="kind-tab"]')
+    expect(tabs).to_have_text(["Served maps", "Served images", "filters"])
+    assert tabs.evaluate_all("(tabs) => tabs.map((t) => t.dataset.kind)") == ["activations", "features", "filters"]
+
+    grid, _ = served(tensorboard, "features")
+    frame.locator(".fv-main-pane canvas").click(position=hover_tile(frame, grid, 0))
+    view = frame.locator('[data-testid="channel-view"]')
+    expect(view.locator(".fv-channel-title")).to_have_text("channel 0 · 23.4× noise")
+    expect(view).to_contain_text(f"{RUN} · {LAYER} · Served images · step {newest}")
+    related = view.locator('[data-testid="channel-related"]')
+    # A loaded figure's caption: the tile's name and step, then its values.
+    name = 'figure[data-kind="{}"] figcaption > span:first-child'
+    expect(related.locator(name.format("activations"))).to_have_text(f"Served maps · step {newest}")
+    expect(related.locator(name.format("filters"))).to_have_text(f"filters · step {newest}")
+
+    tabs.filter(has_text="filters").click()
+    wait_grid(frame, LAYER, "filters", newest)
+    expect(frame.locator('[data-testid="kind-tab"][aria-selected="true"]')).to_have_text("filters")
+    expect(related.locator(name.format("features"))).to_have_text(f"Served image tile · step {newest}")
+
+
 def test_quality_and_related_rules(page, tensorboard):
     """The pure rules behind the tab, imported as served, in the plugin's frame."""
     frame = open_panel(page, tensorboard)
@@ -448,17 +492,20 @@ def test_quality_and_related_rules(page, tensorboard):
                        kinds: {activations: {steps: [0]}, filters: {steps: [0]}}};
           const acts = {...grid, kind: 'activations', step: 4, sample: 1, quality: undefined};
           const queries = (list) => list.map((r) => r.query && [r.kind, r.query.step, r.query.sample]);
+          // Labels come from the caller (the model's tileLabel: the server's).
+          const tile = (kind) => `tile of ${kind}`;
           return {
             labels: [0, 1, 2].map((t) => fe.describeWithQuality(grid, t).label),
             ratios: [2.3, 23.4, 2, 0.3, -1.25].map((ratio) => fe.ratioText({ratio})),
             failed: fe.failedTiles(grid),
             malformed: fe.qualityOf({...grid, quality: 'junk'}, 0),
             noQuality: fe.describeWithQuality(acts, 1).label,
-            fromActivations: queries(rel.relatedGrids(acts, conv, 'r')),
-            fromFeatures: queries(rel.relatedGrids(grid, conv, 'r')),
-            sepFromActivations: rel.relatedGrids(acts, sep, 'r').map((r) => r.kind),
-            sepFromFilters: rel.relatedGrids({...acts, kind: 'filters'}, sep, 'r').length,
-            matrix: rel.relatedGrids({...acts, layout: 'matrix'}, conv, 'r').length,
+            fromActivations: queries(rel.relatedGrids(acts, conv, 'r', tile)),
+            fromFeatures: queries(rel.relatedGrids(grid, conv, 'r', tile)),
+            relatedLabels: rel.relatedGrids(acts, conv, 'r', tile).map((r) => r.label),
+            sepFromActivations: rel.relatedGrids(acts, sep, 'r', tile).map((r) => r.kind),
+            sepFromFilters: rel.relatedGrids({...acts, kind: 'filters'}, sep, 'r', tile).length,
+            matrix: rel.relatedGrids({...acts, layout: 'matrix'}, conv, 'r', tile).length,
           };
         }"""
     )
@@ -473,6 +520,7 @@ def test_quality_and_related_rules(page, tensorboard):
     # Filters at the nearest kept step, the newest feature visualization.
     assert result["fromActivations"] == [["filters", 0, 0], ["features", 8, 0]]
     assert result["fromFeatures"] == [["activations", 5, 0], ["filters", 5, 0]]
+    assert result["relatedLabels"] == ["tile of filters", "tile of features"]
     # A separable conv's filters are its depthwise kernel: input channels.
     assert result["sepFromActivations"] == ["features"]
     assert result["sepFromFilters"] == 0

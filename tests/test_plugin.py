@@ -125,7 +125,28 @@ def test_layers_of_the_cnn_run(served):
         "steps": [0, 5, 10],
         "events": pf.CNN_EVENTS["events"],
         "sampling": {"images": 10, "featureviz": featureviz_limit(load_fast), "dropped": False},
+        "kind_labels": KIND_LABELS,
+        "tile_labels": TILE_LABELS,
     })
+
+
+#: The kinds' names as the `layers` reply gives them, in display order.
+KIND_LABELS = {"activations": "Activations", "features": "Features", "filters": "Filters",
+               "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise"}
+TILE_LABELS = {"activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
+               "filter_change": "Filter change"}
+
+
+def test_layers_name_every_kind_in_display_order(served):
+    """The panel keeps no kind names: every reply gives all of them, in display order."""
+    client, _ = served
+    for run in ("cnn", "long", "broken", pf.XSS_RUN):
+        reply = client.get("/data/plugin/featureviz/layers?run=" + urllib.parse.quote(run, safe=""))
+        assert reply.status_code == 200
+        doc = json.loads(reply.get_data())
+        # Exact, key order included: object order is the display order.
+        assert list(doc["kind_labels"].items()) == list(KIND_LABELS.items())
+        assert list(doc["tile_labels"].items()) == list(TILE_LABELS.items())
 
 
 def test_layers_reports_steps_dropped_by_sampling(served):

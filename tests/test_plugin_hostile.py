@@ -83,6 +83,23 @@ def write_hostile_logs(logdir):
                       metadata.create_record_metadata("conv", "activations", metadata.image_tag("conv", "activations")),
                       1)
         log.extra_steps[("conv", "activations")] = 1
+    # An image summary too short to hold a PNG (its width only) at step 1,
+    # beside a good record: the step has no sample, the run stays served.
+    log = run("image_short")
+    log.close()
+    _, record = log.written[("conv", "activations", 0)]
+    record = dict(record, step=1, sequence=1)
+    with eventfile.EventFileWriter(os.path.join(logdir, "image_short")) as writer:
+        for tag, tensor, summary_metadata in (
+            (metadata.image_tag("conv", "activations"), string_tensor([b"2"], [1]),
+             metadata.create_image_metadata("conv", "activations")),
+            (metadata.record_tag("conv", "activations"), string_tensor([json.dumps(record).encode()], []),
+             metadata.create_record_metadata("conv", "activations", metadata.image_tag("conv", "activations"))),
+        ):
+            value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=summary_metadata)
+            event = event_pb2.Event(wall_time=time.time(), step=1, summary=summary_pb2.Summary(value=[value]))
+            writer.write(event.SerializeToString())
+    log.extra_steps[("conv", "activations")] = 1
     for log in logs.values():
         log.close()
     return logs, pf.expected_listing(logs)
@@ -134,6 +151,21 @@ def test_malformed_record_costs_its_own_step_only(client, run):
     })
     code, grid = get(client, "grid", run=run, layer="conv", kind="activations", step=0)
     assert (code, grid["step"], grid["channels"]) == (200, 0, [0, 1])
+
+
+def test_image_summary_without_png_costs_its_own_step_only(client):
+    run = "image_short"
+    code, doc = get(client, "layers", run=run)
+    assert code == 200
+    # Blob 0 is the width: no PNG at the newest step.
+    assert doc["layers"][0]["kinds"]["activations"] == {"steps": [0, 1], "samples": 0, "written": 2}
+    missing = {"error": f"No sample 0 for layer 'conv' kind 'activations' in run {run!r} at step 1: it has 0 sample(s)"}
+    assert get(client, "grid", run=run, layer="conv", kind="activations", step=1) == (404, missing)
+    assert get(client, "image", run=run, layer="conv", kind="activations", step=1, sample=0) == (404, missing)
+    code, grid = get(client, "grid", run=run, layer="conv", kind="activations", step=0)
+    assert (code, grid["step"], grid["num_samples"]) == (200, 0, 1)
+    reply = pf.client_get(client, "image", run=run, layer="conv", kind="activations", step=0, sample=0)
+    assert (reply.status_code, reply.content_type) == (200, "image/png")
 
 
 METHODS = ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]
