@@ -17,7 +17,7 @@ _LAZY = {
     "FeatureVizCallback": "tb_featureviz.callback",
     "FeatureVisualizer": "tb_featureviz.featurevis.visualizer",
     "visualize_features": "tb_featureviz.featurevis.visualizer",
-    "CapWarning": "tb_featureviz.render.jobs",
+    "CapWarning": "tb_featureviz.render.caps",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -46,27 +46,21 @@ kernels, and ``on_train_end`` waits for the last write.
 The on-disk format is documented in ``docs/format.md``.
 """
 
-import os
 import warnings
 
 import keras
-import numpy as np
 
-from tb_featureviz import arguments
-from tb_featureviz.model import capture, distribution, tensors
-from tb_featureviz.writing import logdirs, step_jobs
-from tb_featureviz.model import layers as layer_lib
-from tb_featureviz.writing.background import OrderedBackgroundWriter
-from tb_featureviz.failures import LoggingFailures
+from tb_featureviz import arguments, defaults
+from tb_featureviz.failures import FailurePolicy
+from tb_featureviz.featurevis.schedule import FeaturesSchedule
 from tb_featureviz.logger import FeatureVizLogger
+from tb_featureviz.model import capture, distribution, probes
+from tb_featureviz.model import layers as layer_lib
+from tb_featureviz.model.training_steps import TrainingSteps, optimizer_iterations
+from tb_featureviz.writing import logdirs, step_jobs
+from tb_featureviz.writing.background import OrderedBackgroundWriter
 
 _OWNER = "FeatureVizCallback"
-
-#: Feature-map channels (and kernel filters) drawn per layer by default.
-DEFAULT_MAX_CHANNELS = 64
-
-#: Most layers the default choice picks (see :func:`tb_featureviz.model.layers.default_layers`).
-DEFAULT_MAX_LAYERS = 8
 
 #: Units of the logging schedule.
 UNITS = ("epoch", "batch")
@@ -154,29 +148,16 @@ class FeatureVizCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, logdir, probe_images, layers=None, *, freq=1, unit="epoch", run="featureviz",
-                 preprocess=None, max_channels=DEFAULT_MAX_CHANNELS, drift=True, health=True,
+                 preprocess=None, max_channels=defaults.MAX_CHANNELS, drift=True, health=True,
                  strict=False, background=True, workers=None, features_every=None, features_layers=None,
-                 features_channels=16, features_steps=128, features_size=None, on_logged_step=None):
+                 features_channels=defaults.FEATURES_CHANNELS, features_steps=defaults.CALLBACK_FEATURES_STEPS,
+                 features_size=None, on_logged_step=None):
         super().__init__()
-        self.features_every = arguments.check_count(_OWNER, "features_every", features_every, allow_none=True)
-        self.features_steps = arguments.check_count(_OWNER, "features_steps", features_steps)
-        if isinstance(features_channels, (int, np.integer)):
-            features_channels = list(range(arguments.check_count(_OWNER, "features_channels", features_channels)))
-        self.features_channels = [arguments.check_count(_OWNER, "features_channels", c, minimum=0)
-                                  for c in features_channels]
-        self.features_layers = features_layers
-        self.features_size = arguments.check_count(_OWNER, "features_size", features_size, allow_none=True)
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
             raise ValueError(f"{_OWNER} expects unit in {UNITS}. Received: unit={unit!r}")
         self.max_channels = arguments.check_count(_OWNER, "max_channels", max_channels, allow_none=True)
-        if probe_images is None:
-            raise ValueError(f"{_OWNER} expects probe images (an array, a PIL image, a path or a list). "
-                             "Received: probe_images=None")
-        if isinstance(probe_images, (list, tuple)) and not probe_images:
-            raise ValueError(f"{_OWNER} expects at least one probe image. Received: an empty list")
-        if isinstance(probe_images, (str, os.PathLike)) and not os.path.exists(probe_images):
-            raise FileNotFoundError(f"{_OWNER}: probe image file not found: {os.fspath(probe_images)!r}")
+        probes.check_source(probe_images, owner=_OWNER)
         if isinstance(layers, (list, tuple)) and not layers:
             raise ValueError(f"{_OWNER} expects at least one layer, or layers=None for the default. "
                              "Received: an empty list")
@@ -187,6 +168,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if on_logged_step is not None and not callable(on_logged_step):
             raise TypeError(f"{_OWNER} expects on_logged_step to be callable or None. "
                             f"Received: {type(on_logged_step).__name__}")
+        self._features = FeaturesSchedule(_OWNER, features_every, features_layers, features_channels,
+                                          features_steps, features_size, preprocess)
         logdirs.check_creatable(logdir, owner=_OWNER)
         # The logger's own channel cap stays off: channel health sees every
         # channel, and each step is capped when it is drawn.
@@ -211,18 +194,15 @@ class FeatureVizCallback(keras.callbacks.Callback):
         self._feature_maps = capture.FeatureMaps()
         self._background = OrderedBackgroundWriter()
         self._initial = None
-        self._trainable = {}
+        self._trainable = capture.TrainableChanges()
         self._writes = True
-        self._step = 0
-        self._fit_start_step = 0
-        self._fit_start_iterations = 0
+        self._steps = TrainingSteps()
         self._epochs = 0
         self._last_logged = None
         self._logged_count = 0  # fresh steps captured, for the features schedule
         self._probe_logged = False
         self._logdir_checked = False  # the set-up's write test ran once: later set-ups don't repeat it
-        self._failure = None  # (step, error) of a strict failure, raised by the next hook
-        self._failures = LoggingFailures(_OWNER)  # non-strict failures: one warning, then a summary
+        self._failures = FailurePolicy(_OWNER, strict)
 
     @property
     def logger(self):
@@ -232,7 +212,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
     @property
     def step(self):
         """The step of the last hook: training batches seen so far (0 before training)."""
-        return self._step
+        return self._steps.step
 
     # ------------------------------------------------------------- hooks
 
@@ -241,57 +221,54 @@ class FeatureVizCallback(keras.callbacks.Callback):
         first = self._viz_model is None
         if self.model is not self._viz_model:
             self._setup(self.model)
-        self._fit_start_step = self._step
-        self._fit_start_iterations = self._iterations()
+        self._steps.fit_started(self.model)
         # The first step's capture is strict: it is still part of the set-up
         # (e.g. bad features_layers). Its write is not: a full disk is no
         # misconfiguration, and check_writable has shown the directory works.
-        self._log(self._step, strict=first or self.strict)
+        self._log(self._steps.step, strict=first or self.strict)
 
     def on_epoch_end(self, epoch, logs=None):
         self._raise_failure()
         self._epochs += 1
-        self._step = self._current_step()
+        step = self._steps.update(self.model)
         if self.unit == "epoch" and self._epochs % self.freq == 0:
-            self._log(self._step)
+            self._log(step)
 
     def on_train_batch_end(self, batch, logs=None):
         # Replaced by a no-op in __init__ for unit="epoch".
         self._raise_failure()
-        self._step = self._current_step()
-        if self._step // self.freq > (self._last_logged or 0) // self.freq:
-            self._log(self._step)
+        step = self._steps.update(self.model)
+        if step // self.freq > (self._last_logged or 0) // self.freq:
+            self._log(step)
 
     def on_train_end(self, logs=None):
         try:
-            self._step = self._current_step()
-            self._log(self._step)
+            self._log(self._steps.update(self.model))
         finally:
             close_error = self._close()
         self._raise_failure()
-        self._summarise(close_error)
+        self._failures.finish(self._steps.step, close_error)
 
     # ----------------------------------------------------------- set-up
 
     def _setup(self, model):
         from tb_featureviz.model.activations import model_data_format
-        from tb_featureviz.model.probes import load_probe
 
         capture.check_model(model, _OWNER)
         chosen = self.layers
         if chosen is None:
-            chosen = [info.layer for info in layer_lib.default_layers(model, DEFAULT_MAX_LAYERS)]
+            chosen = [info.layer for info in layer_lib.default_layers(model, defaults.MAX_LAYERS)]
         step_layers = capture.select_step_layers(model, chosen)
-        self._logger.report_skipped(step_layers.skipped, "activations or filters")
+        self._logger.reports.skipped(step_layers.skipped, "activations or filters")
         if step_layers.feature_maps:
             try:
-                load_probe(
+                probes.load_probe(
                     self.probe_images, tuple(model.inputs[0].shape), preprocess=self.preprocess,
                     data_format=model_data_format(model, step_layers.feature_maps),
                 )
             except (ValueError, TypeError, FileNotFoundError) as error:
                 raise type(error)(f"{_OWNER}: probe_images don't fit model {model.name!r}: {error}") from error
-        if self._iterations() is None:
+        if optimizer_iterations(model) is None:
             raise ValueError(
                 f"{_OWNER} expects a compiled model whose optimizer counts its steps. "
                 f"Received: model {model.name!r} with optimizer {getattr(model, 'optimizer', None)!r}"
@@ -312,33 +289,15 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if self.drift and step_layers.filters:
             copies = capture.capture_kernels(step_layers.filters)
             self._initial = {name: copy.arrays for name, copy in copies.items()}
-        self._trainable = capture.trainable_state(model)
+        self._trainable = capture.TrainableChanges(model)
         self._viz_model = model
 
-    def _iterations(self):
-        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
-        if iterations is None:
-            return None
-        return int(tensors.variable_array(iterations))
-
-    def _current_step(self):
-        return self._fit_start_step + max(0, self._iterations() - self._fit_start_iterations)
-
     # ---------------------------------------------------------- logging
-
-    def _trainable_events(self):
-        state = capture.trainable_state(self._viz_model)
-        became = [name for name, now in state.items() if now and not self._trainable.get(name, False)]
-        frozen = [name for name, now in state.items() if not now and self._trainable.get(name, True)]
-        self._trainable = state
-        if not became and not frozen:
-            return []
-        return [{"type": "trainable", "trainable": became, "frozen": frozen}]
 
     def _log(self, step, strict=None):
         """Log ``step`` unless it was logged already; record trainable changes."""
         strict = self.strict if strict is None else strict
-        events = self._trainable_events()
+        events = self._trainable.events(self._viz_model)
         fresh = self._last_logged is None or step > self._last_logged
         if not fresh and not events:
             return
@@ -348,7 +307,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
             if strict:
                 self._close()
                 raise
-            self._report(step, error)
+            self._failures.failed(step, error)
             return
         finally:
             if fresh:
@@ -374,23 +333,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
             if not self._probe_logged:
                 activation_jobs = [probe] + activation_jobs
         self._logged_count += 1
-        if self.features_every is not None and (self._logged_count - 1) % self.features_every == 0:
-            activation_jobs += [
-                self._logger.features_job(self._viz_model, layer, self.features_channels,
-                                          steps=self.features_steps, size=self.features_size,
-                                          preprocess=self.preprocess)
-                for layer in self._features_layers()
-            ]
+        if self._features.due(self._logged_count):
+            activation_jobs += self._features.jobs(self._viz_model, self._layers.feature_maps)
         return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters))
-
-    def _features_layers(self):
-        if self.features_layers is not None:
-            chosen = self.features_layers
-            return [chosen] if isinstance(chosen, str) or not hasattr(chosen, "__iter__") else list(chosen)
-        if not self._layers.feature_maps:
-            raise ValueError(f"{_OWNER} expects features_layers when no layer's feature maps are logged. "
-                             "Received: features_layers=None")
-        return [self._layers.feature_maps[-1].name]
 
     def _write(self, captured):
         """Draw and write a captured step (on the background thread by default)."""
@@ -403,30 +348,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
             if self.on_logged_step is not None:
                 self.on_logged_step(captured.step, records)
             self._failures.written(captured.step)
-        except Exception as error:  # noqa: BLE001 - reported on the training thread or as a warning
-            if self.strict:
-                if self._failure is None:  # the first failure is the one raised
-                    self._failure = (captured.step, error)
-            else:
-                self._report(captured.step, error)
-
-    def _report(self, step, error):
-        """Count a failed step; the first failure of a fit call also warns."""
-        text = self._failures.failed(step, error)
-        if text is not None:
-            warnings.warn(text, stacklevel=3)
-
-    def _summarise(self, close_error):
-        """One warning for the fit call's failures, a failed close included (raised when strict)."""
-        if close_error is not None and self.strict:
-            self._failures.finish()
-            raise RuntimeError(f"{_OWNER} could not close its event file after step {self._step}: "
-                               f"{type(close_error).__name__}: {close_error}") from close_error
-        if close_error is not None:
-            self._failures.close_failed(close_error)
-        summary = self._failures.finish()
-        if summary is not None:
-            warnings.warn(summary, stacklevel=3)
+        except Exception as error:  # noqa: BLE001 - raised by the next hook when strict, else reported
+            self._failures.failed(captured.step, error)
 
     def _close(self):
         """Wait for the last write and close the event file; returns the close's error, if any.
@@ -443,8 +366,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         return None
 
     def _raise_failure(self):
-        if self._failure is not None:
-            step, error = self._failure
-            self._failure = None
+        failure = self._failures.pending()
+        if failure is not None:
             self._close()
-            raise RuntimeError(f"{_OWNER} could not log step {step}: {type(error).__name__}: {error}") from error
+            raise failure

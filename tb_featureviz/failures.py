@@ -26,6 +26,7 @@ Example:
 """
 
 import threading
+import warnings
 
 
 def cause(error):
@@ -132,3 +133,70 @@ def _recovery(outcomes):
     if recovered_at is not None:
         return f"Logging recovered at step {recovered_at}, then failed again from step {failing_again_at} on."
     return "Logging did not recover before training ended."
+
+
+class FailurePolicy:
+    """What a logging failure does during training: warn and go on, or (``strict``) stop training.
+
+    Non-strict: the first failure of a run warns (:class:`LoggingFailures`),
+    :meth:`finish` warns once with the summary. Strict: the first failure is
+    kept and :meth:`pending` hands it over as the ``RuntimeError`` the next
+    hook raises; a failed close raises from :meth:`finish`.
+
+    Example:
+        >>> policy = FailurePolicy("FeatureVizCallback", strict=True)
+        >>> policy.failed(3, OSError(28, "No space left on device"))
+        >>> print(policy.pending())
+        FeatureVizCallback could not log step 3: OSError: [Errno 28] No space left on device
+        >>> policy.pending() is None
+        True
+    """
+
+    def __init__(self, owner, strict=False):
+        self.owner = owner
+        self.strict = bool(strict)
+        self._failures = LoggingFailures(owner)
+        self._first = None  # (step, error) of a strict failure, not yet raised
+        self._lock = threading.Lock()
+
+    def written(self, step):
+        """Record that ``step`` was logged."""
+        self._failures.written(step)
+
+    def failed(self, step, error):
+        """Record a failed step: kept for :meth:`pending` when strict, else counted (and the first warns)."""
+        if self.strict:
+            with self._lock:
+                if self._first is None:  # the first failure is the one raised
+                    self._first = (step, error)
+            return
+        text = self._failures.failed(step, error)
+        if text is not None:
+            warnings.warn(text, stacklevel=3)
+
+    def pending(self):
+        """The ``RuntimeError`` of a strict failure not yet raised (then forgotten), or None."""
+        with self._lock:
+            first, self._first = self._first, None
+        if first is None:
+            return None
+        step, error = first
+        failure = RuntimeError(f"{self.owner} could not log step {step}: {cause(error)}")
+        failure.__cause__ = error
+        return failure
+
+    def finish(self, step, close_error=None):
+        """The end of a run: one summary warning, a failed close included.
+
+        Raises:
+            RuntimeError: when strict and closing the event file failed.
+        """
+        if close_error is not None and self.strict:
+            self._failures.finish()
+            raise RuntimeError(f"{self.owner} could not close its event file after step {step}: "
+                               f"{cause(close_error)}") from close_error
+        if close_error is not None:
+            self._failures.close_failed(close_error)
+        summary = self._failures.finish()
+        if summary is not None:
+            warnings.warn(summary, stacklevel=3)

@@ -10,7 +10,7 @@ Example:
 
 import warnings
 
-from tb_featureviz.render import jobs
+from tb_featureviz.render import caps
 
 
 class OnceReports:
@@ -20,14 +20,14 @@ class OnceReports:
         self._said = set()  # (layer, setting) of caps, (layer, what) of skipped layers
 
     def caps(self, grid_jobs, max_mosaic_tiles):
-        """One :class:`tb_featureviz.render.jobs.CapWarning` per cap for the layers it newly reached."""
+        """One :class:`tb_featureviz.render.caps.CapWarning` per cap for the layers it newly reached."""
         notes = []
         for job in grid_jobs:
-            for note in jobs.cap_notes(job, max_mosaic_tiles):
+            for note in caps.cap_notes(job, max_mosaic_tiles):
                 if (note.layer, note.setting) not in self._said:  # a layer's first grid speaks for it
                     self._said.add((note.layer, note.setting))
                     notes.append(note)
-        for warning in jobs.cap_warnings(notes):
+        for warning in caps.cap_warnings(notes):
             warnings.warn(warning, stacklevel=4)
 
     def skipped(self, skipped, what):

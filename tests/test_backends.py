@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tb_featureviz import FeatureVizCallback, FeatureVizLogger
+from tb_featureviz.featurevis.cache import VisualizerCache
 from tb_featureviz.model import capture, distribution
 from tb_featureviz.render import grids
 from tests import backend_fixtures as bf
@@ -221,7 +222,7 @@ def test_logger_on_a_process_that_does_not_write_computes_and_writes_nothing(tmp
     _not_the_chief(monkeypatch)
     passes = []
     for owner, name in ((capture, "capture_kernels"), (capture.FeatureMaps, "jobs"),
-                        (FeatureVizLogger, "features_job"), (FeatureVizLogger, "write")):
+                        (VisualizerCache, "job"), (FeatureVizLogger, "write")):
         monkeypatch.setattr(owner, name, lambda *a, name=name, **k: passes.append(name))
     with caplog.at_level("INFO", logger="tb_featureviz"):
         with FeatureVizLogger(tmp_path) as logger:

@@ -11,9 +11,10 @@ import pytest
 
 from tb_featureviz import FeatureVizLogger, metadata
 from tb_featureviz.model import capture
-from tb_featureviz.render import jobs
+from tb_featureviz.render import caps, jobs
 from tb_featureviz.writing.background import OrderedBackgroundWriter
-from tb_featureviz.render.jobs import CapWarning, GridJob, cap_job
+from tb_featureviz.render.caps import CapWarning, cap_job
+from tb_featureviz.render.jobs import GridJob
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
@@ -57,8 +58,8 @@ def test_cap_job_keeps_the_first_channels_of_every_layout(tmp_path):
 
 
 def test_a_cap_warning_names_eight_layers_and_counts_the_rest():
-    many = [jobs.CapNote("max_channels", f"l{i}", 128, 64, 64) for i in range(10)]
-    (warning,) = jobs.cap_warnings(many)
+    many = [caps.CapNote("max_channels", f"l{i}", 128, 64, 64) for i in range(10)]
+    (warning,) = caps.cap_warnings(many)
     assert str(warning) == ("10 layers have more channels than max_channels=64: 'l0' (128), 'l1' (128), "
                             "'l2' (128), 'l3' (128), 'l4' (128), 'l5' (128), 'l6' (128), 'l7' (128) and 2 more. "
                             "Logging channels 0..63 of each; records list the channels they hold.")

@@ -14,7 +14,7 @@ import pytest
 
 from tb_featureviz import cli
 from tb_featureviz.cli import backend, common, models
-from tb_featureviz.render.jobs import CapNote, cap_warnings
+from tb_featureviz.render.caps import CapNote, cap_warnings
 
 
 # ------------------------------------------------------------------ weights fallback

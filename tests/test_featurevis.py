@@ -472,7 +472,7 @@ def test_errors_name_what_was_expected(trained, visualizer):
     model = trained[0]
     with pytest.raises(ValueError, match=r"visualize_features expects steps >= 1. Received: steps=0"):
         visualizer.run([0], steps=0)
-    with pytest.raises(ValueError, match=r"visualize_features expects a seed >= 0. Received: seed=-1"):
+    with pytest.raises(ValueError, match=r"visualize_features expects seed >= 0. Received: seed=-1"):
         visualizer.run([0], seed=-1)
     with pytest.raises(ValueError, match=r"channels must lie in \[0, 24\). Received: \[40\]"):
         visualizer.run([40], steps=1)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tb_featureviz import FeatureVizLogger, metadata
-from tb_featureviz.render import grids, jobs
+from tb_featureviz.render import caps, grids
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
@@ -173,7 +173,7 @@ def test_max_channels_caps_and_says_so(tmp_path):
     assert [(r["layer"], r["channels"], r["total_channels"]) for r in records] == [
         ("sep2", [0, 1, 2, 3], 6), ("dw3", [0, 1, 2, 3], 12)
     ]
-    messages = [str(w.message) for w in caught if issubclass(w.category, jobs.CapWarning)]
+    messages = [str(w.message) for w in caught if issubclass(w.category, caps.CapWarning)]
     assert messages == ["2 layers have more channels than max_channels=4: 'sep2' (6), 'dw3' (12). "
                         "Logging channels 0..3 of each; records list the channels they hold."]
 
@@ -350,7 +350,7 @@ def test_public_names_resolve_to_their_owners():
                                      "visualize_features", "__version__"]
     assert (tb_featureviz.FeatureVizLogger, tb_featureviz.FeatureVizCallback, tb_featureviz.CapWarning,
             tb_featureviz.FeatureVisualizer, tb_featureviz.visualize_features) == (
-        logger.FeatureVizLogger, callback.FeatureVizCallback, jobs.CapWarning, featurevis.FeatureVisualizer,
+        logger.FeatureVizLogger, callback.FeatureVizCallback, caps.CapWarning, featurevis.FeatureVisualizer,
         featurevis.visualize_features)
     with pytest.raises(AttributeError, match=r"^module 'tb_featureviz' has no attribute 'Missing'$"):
         tb_featureviz.Missing

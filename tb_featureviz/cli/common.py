@@ -309,7 +309,7 @@ class WarningSummary:
     """A context manager: library warnings as one line each, channel caps as one line per run.
 
     The logger warns once per logging call about the layers a cap reached
-    (a :class:`tb_featureviz.render.jobs.CapWarning`, whose notes name them); a
+    (a :class:`tb_featureviz.render.caps.CapWarning`, whose notes name them); a
     command line user gets one line per run instead: ``64-channel cap: 38
     layers logged with their first 64 channels (max_channels=64)``. Every
     other warning is shown once, on one line. Warnings raised on other
@@ -335,7 +335,7 @@ class WarningSummary:
         return self
 
     def _show(self, message, category, filename, lineno, file=None, line=None):
-        from tb_featureviz.render.jobs import CapWarning  # here: the CLI imports numpy only when it logs
+        from tb_featureviz.render.caps import CapWarning  # here: the CLI imports numpy only when it logs
 
         if isinstance(message, CapWarning):
             found = self.channel_caps if message.setting == "max_channels" else self.mosaic_caps

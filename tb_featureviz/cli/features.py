@@ -13,6 +13,8 @@ import argparse
 import re
 import time
 
+from tb_featureviz import defaults
+
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import CommandError, check_logdir, size_text, whole_number
@@ -107,9 +109,10 @@ def add_arguments(parser):
     parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
                         help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
     parser.add_argument("--layer", required=True, help="the layer (qualified or plain name)")
-    parser.add_argument("--channels", type=channels_type, default=list(range(16)), metavar="0-15|0,3,7",
+    parser.add_argument("--channels", type=channels_type, default=list(range(defaults.FEATURES_CHANNELS)), metavar="0-15|0,3,7",
                         help="channels to visualise (default 0-15)")
-    parser.add_argument("--steps", type=count_type, default=256, help="optimisation steps (default 256)")
+    parser.add_argument("--steps", type=count_type, default=defaults.LOGGED_FEATURES_STEPS,
+                        help=f"optimisation steps (default {defaults.LOGGED_FEATURES_STEPS})")
     parser.add_argument("--size", type=size_type, metavar="PIXELS",
                         help="side of the optimised images (default 128, or what the model's input allows)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -14,6 +14,8 @@ import argparse
 import os
 import time
 
+from tb_featureviz import defaults
+
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import (
@@ -21,9 +23,6 @@ from tb_featureviz.cli.common import (
 )
 
 NAME = "log"
-
-#: Channels drawn per layer unless --max-channels says otherwise (the callback's default).
-DEFAULT_MAX_CHANNELS = 64
 
 MAX_STEP = 2**63 - 1
 
@@ -75,8 +74,8 @@ def add_arguments(parser):
                         help="names or glob patterns, e.g. 'block1*' (default: every conv layer)")
     parser.add_argument("--step", type=step_type, default=0, help="the step to log at (default 0)")
     parser.add_argument("--run", default="featureviz", help="run folder inside --logdir (default featureviz)")
-    parser.add_argument("--max-channels", type=channels_type, default=DEFAULT_MAX_CHANNELS, metavar="N|all",
-                        help=f"channels drawn per layer, the first ones (default {DEFAULT_MAX_CHANNELS})")
+    parser.add_argument("--max-channels", type=channels_type, default=defaults.MAX_CHANNELS, metavar="N|all",
+                        help=f"channels drawn per layer, the first ones (default {defaults.MAX_CHANNELS})")
     parser.add_argument("--weights", metavar="imagenet|none|FILE",
                         help="weights of a keras.applications model (default imagenet; random where offline)")
     parser.add_argument("--image-size", type=size_type, metavar="PIXELS",

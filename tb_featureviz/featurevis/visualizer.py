@@ -36,19 +36,15 @@ import numpy as np
 
 import keras
 
-from tb_featureviz.model import activations, capture
-from tb_featureviz import arguments, jsontext
-from tb_featureviz.render import jobs
-from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality
+from tb_featureviz import arguments, defaults, jsontext
+from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality, target
 from tb_featureviz.featurevis import transforms as transform_lib
-from tb_featureviz.featurevis import target
+from tb_featureviz.metadata import FEATURES_KIND as KIND  # the record kind: metadata owns kind names
+from tb_featureviz.model import activations, capture
 from tb_featureviz.model import layers as layer_lib
+from tb_featureviz.render import jobs
 
 _OWNER = "visualize_features"
-#: Record kind of a feature-visualization grid.
-from tb_featureviz.metadata import FEATURES_KIND as KIND  # noqa: E402 (metadata owns kind names)
-#: Side of the optimised image unless told (Lucid's).
-DEFAULT_SIZE = 128
 
 
 @dataclasses.dataclass
@@ -195,7 +191,7 @@ class FeatureVisualizer:
         #: Xception's 299 pixels cost 5.5 times a 128-pixel canvas.
         self.size_free = False
         size = arguments.check_count(_OWNER, "size", size, allow_none=True, minimum=2)
-        size = size if size is not None else min(DEFAULT_SIZE, fixed or DEFAULT_SIZE)
+        size = size if size is not None else min(defaults.FEATURES_SIZE, fixed or defaults.FEATURES_SIZE)
         if fixed is not None and size != fixed:
             free = extractor.size_free_model(size)
             if free is not None:
@@ -302,7 +298,7 @@ class FeatureVisualizer:
             acts = self.redirect.activation(acts)
         return objectives.objective_values(acts, self.objective, vectors, ops=keras.ops)
 
-    def run(self, channels=None, *, steps=512, seed=0, learning_rate=optimiser.LEARNING_RATE,
+    def run(self, channels=None, *, steps=defaults.FEATURES_STEPS, seed=0, learning_rate=optimiser.LEARNING_RATE,
             directions=None, batch_size=None, progress=None):
         """Optimise one image per channel; returns a :class:`FeatureVisResult`.
 
@@ -325,10 +321,8 @@ class FeatureVisualizer:
         channels = [int(c) for c in channels]
         if not channels:
             raise ValueError(f"{_OWNER} expects at least one channel. Received: channels=[]")
-        if not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"{_OWNER} expects steps >= 1. Received: steps={steps!r}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"{_OWNER} expects a seed >= 0. Received: seed={seed!r}")
+        steps = arguments.check_count(_OWNER, "steps", steps)
+        seed = arguments.check_count(_OWNER, "seed", seed, minimum=0)
         vectors = objectives.objective_vectors(self.objective, channels, self.total_channels, directions)
         batch = len(channels) if batch_size is None else max(1, int(batch_size))
         starts = list(range(0, len(channels), batch))
@@ -369,9 +363,9 @@ class FeatureVisualizer:
         return images, history, values[:count], values[count:]
 
 
-def visualize_features(model, layer, channels=None, *, objective="channel", directions=None, steps=512,
-                       size=None, learning_rate=optimiser.LEARNING_RATE, seed=0, input_range=(0.0, 255.0),
-                       preprocess=None, batch_size=None, progress=None):
+def visualize_features(model, layer, channels=None, *, objective="channel", directions=None,
+                       steps=defaults.FEATURES_STEPS, size=None, learning_rate=optimiser.LEARNING_RATE, seed=0,
+                       input_range=(0.0, 255.0), preprocess=None, batch_size=None, progress=None):
     """Optimise one image per channel of ``layer``, all channels in one batch.
 
     A one-call form of :class:`FeatureVisualizer` (see it, and

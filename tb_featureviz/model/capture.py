@@ -224,3 +224,27 @@ def trainable_state(model):
         for info in layer_lib.walk_layers(model)
         if info.layer.weights
     }
+
+
+class TrainableChanges:
+    """Layers that became trainable or frozen since the last look: the ``_events`` documents.
+
+    Example:
+        >>> changes = TrainableChanges(model)  # doctest: +SKIP
+        >>> base.trainable = True  # doctest: +SKIP
+        >>> changes.events(model)  # doctest: +SKIP
+        [{'type': 'trainable', 'trainable': ['base', 'base/conv'], 'frozen': []}]
+    """
+
+    def __init__(self, model=None):
+        self._state = trainable_state(model) if model is not None else {}
+
+    def events(self, model):
+        """The change since the last call (or construction) as a list of zero or one event."""
+        state = trainable_state(model)
+        became = [name for name, now in state.items() if now and not self._state.get(name, False)]
+        frozen = [name for name, now in state.items() if not now and self._state.get(name, True)]
+        self._state = state
+        if not became and not frozen:
+            return []
+        return [{"type": "trainable", "trainable": became, "frozen": frozen}]

@@ -39,8 +39,6 @@ def _open_path(path):
 
     from PIL import Image
 
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Probe image file not found: {path!r}")
     if os.path.isdir(path):
         problem = "a directory"
     elif os.path.getsize(path) == 0:
@@ -65,10 +63,33 @@ def _open_path(path):
     )
 
 
+def check_source(images, owner=None):
+    """The checks of probe images that read no picture: None, an empty list, a missing file.
+
+    The callback runs them when it is made; :func:`load_probe` runs them too.
+
+    Example:
+        >>> check_source([], owner="FeatureVizCallback")
+        Traceback (most recent call last):
+        ValueError: FeatureVizCallback: probe images expect at least one image. Received: an empty list
+
+    Raises:
+        ValueError, FileNotFoundError: naming ``owner`` when given.
+    """
+    prefix = f"{owner}: probe" if owner else "Probe"
+    if images is None:
+        raise ValueError(f"{prefix} images expect an array, a PIL image, a path or a list. Received: None")
+    if isinstance(images, (list, tuple)) and not images:
+        raise ValueError(f"{prefix} images expect at least one image. Received: an empty list")
+    if isinstance(images, (str, os.PathLike)) and not os.path.exists(images):
+        raise FileNotFoundError(f"{prefix} image file not found: {os.fspath(images)!r}")
+
+
 def _as_items(images):
     """Split the argument into a list of single pictures (arrays or PIL images)."""
     from PIL import Image
 
+    check_source(images)
     if isinstance(images, (str, os.PathLike)):
         return [_open_path(os.fspath(images))]
     if isinstance(images, Image.Image):
@@ -86,8 +107,6 @@ def _as_items(images):
             f"Received: shape={array.shape}"
         )
     if isinstance(images, (list, tuple)):
-        if not images:
-            raise ValueError("Probe images expect at least one image. Received: an empty list")
         items = []
         for item in images:
             items.extend(_as_items(item))

@@ -1,9 +1,10 @@
-"""Pure array math: grid jobs (what to draw), drawing them, and their JSON records.
+"""Pure array math: grid jobs (what to draw) and drawing them.
 
 A :class:`GridJob` holds everything one grid needs (tiles per probe image,
 which channels they are, how to scale them); :func:`draw_job` turns it
 into a :class:`DrawnGrid` (uint8 grids, PNGs, per-sample ranges and
-stats); :func:`record_text` is the JSON record written beside the PNGs.
+stats). Channel caps are :mod:`.caps`'s; the JSON record written beside
+the PNGs is :mod:`.records`'.
 Nothing here touches Keras, TensorFlow or files, and inputs are never
 mutated, so jobs draw on worker threads and the callback can capture a
 step on the training thread and draw it later.
@@ -17,12 +18,12 @@ Example:
 """
 
 import dataclasses
-from typing import NamedTuple
 
 import numpy as np
 
-from tb_featureviz.render import grids, kernels, png, stats
 from tb_featureviz import jsontext, metadata
+from tb_featureviz.render import grids, kernels, png, stats
+from tb_featureviz.render.caps import cap_job, kept_channels
 
 
 @dataclasses.dataclass
@@ -81,51 +82,6 @@ class DrawnGrid:
     pngs: list
     samples: list
     sample_texts: list
-
-
-def kept_channels(total, max_channels):
-    """The output channels a grid holds under a cap: the first ones, or None for all.
-
-    Example:
-        >>> kept_channels(128, 64)[-1], kept_channels(32, 64)
-        (63, None)
-    """
-    if max_channels is None or total <= max_channels:
-        return None
-    return list(range(max_channels))
-
-
-def cap_job(job, max_channels):
-    """``job`` holding at most ``max_channels`` output channels (the first ones).
-
-    Keeps tiles of a ``tiles`` grid and columns of a ``matrix`` or
-    ``mosaic`` grid; returns ``job`` itself when nothing is cut.
-
-    Example:
-        >>> job = activation_job("c", "Conv2D", np.zeros((1, 2, 2, 5), np.float32))
-        >>> cap_job(job, 2).channels, cap_job(job, 2).total_channels
-        ([0, 1], 5)
-    """
-    keep = kept_channels(len(job.channels), max_channels)
-    if keep is None:
-        return job
-    count = len(keep)
-    cols = job.cols
-    if job.layout == "tiles":
-        samples = [tiles[:count] for tiles in job.samples]
-    elif job.layout == "matrix":
-        samples = [tiles[:, :, :count] for tiles in job.samples]
-    elif job.layout == "mosaic":
-        samples = []
-        for tiles in job.samples:
-            rows = tiles.shape[0] // job.cols
-            grid = tiles.reshape((rows, job.cols) + tiles.shape[1:])[:, :count]
-            samples.append(grid.reshape((rows * count,) + tiles.shape[1:]))
-        cols = count
-    else:
-        raise ValueError(f"cap_job expects layouts 'tiles', 'matrix' or 'mosaic'. Received: {job.layout!r}")
-    return dataclasses.replace(job, samples=samples, channels=list(job.channels[:count]), cols=cols,
-                               capped_at=count)
 
 
 def kernel_jobs(layer_name, layer_class, arrays, *, max_channels=None, filter_scale="channel",
@@ -249,140 +205,3 @@ def draw_job(job, compress_level=1):
     return drawn
 
 
-def record_header(drawn, step, sequence):
-    """The record fields shared by every sample of a drawn grid (docs/format.md)."""
-    job, first = drawn.job, drawn.grids[0]
-    return {
-        **(job.record_extra or {}),
-        "version": metadata.FORMAT_VERSION,
-        "layer": job.layer,
-        "class": job.class_name,
-        "kind": job.kind,
-        "step": step,
-        "sequence": sequence,
-        "layout": job.layout,
-        "scale": job.scale,
-        "symmetric": job.symmetric,
-        "source_shape": [None if d is None else int(d) for d in job.source_shape],
-        "width": int(first.image.shape[1]),
-        "height": int(first.image.shape[0]),
-        "depth": max(int(g.image.shape[2]) if g.image.ndim == 3 else 1 for g in drawn.grids),
-        "rows": first.rows,
-        "cols": first.cols,
-        "tile_height": first.tile_height,
-        "tile_width": first.tile_width,
-        "pad": first.pad,
-        "channels": [int(c) for c in job.channels],
-        "total_channels": int(job.total_channels),
-        "input_channels": None if job.input_channels is None else [int(c) for c in job.input_channels],
-    }
-
-
-def record_text(header, drawn):
-    """The JSON record of a drawn grid: the header plus the samples encoded on the workers.
-
-    Example:
-        >>> job = activation_job("c", "Conv2D", np.ones((1, 2, 2, 1), np.float32))
-        >>> drawn = draw_job(job)
-        >>> jsontext.loads(record_text(record_header(drawn, 0, 0), drawn))["samples"][0]["lo"]
-        [1.0]
-    """
-    return jsontext.dumps(header)[:-1] + ',"samples":[' + ",".join(drawn.sample_texts) + "]}"
-
-
-def returned_records(header, drawn, tag):
-    """The records a ``log_*`` call returns: one dict per sample, with the pixels."""
-    records = []
-    for index, (grid, png_bytes, sample) in enumerate(zip(drawn.grids, drawn.pngs, drawn.samples)):
-        record = dict(header)
-        record.update(sample)
-        record.update(tag=tag, sample=index, image=grid.image, png=png_bytes, num_samples=len(drawn.grids))
-        records.append(record)
-    return records
-
-
-class CapNote(NamedTuple):
-    """One layer's grid left channels out: which setting, how many it has, how many it kept."""
-
-    setting: str  # "max_channels" or "max_mosaic_tiles"
-    layer: str
-    total: int
-    kept: int
-    value: int  # the setting's value
-
-
-class CapWarning(UserWarning):
-    """A cap left channels out of some layers' grids in one logging call.
-
-    Attributes:
-        setting: ``"max_channels"`` or ``"max_mosaic_tiles"``.
-        notes: the :class:`CapNote` of each layer, in logging order.
-    """
-
-    def __init__(self, message, setting, notes):
-        super().__init__(message)
-        self.setting = setting
-        self.notes = tuple(notes)
-
-
-def cap_notes(job, max_mosaic_tiles):
-    """What a job's caps left out: ``[CapNote]`` (channels, and a mosaic's input channels).
-
-    Example:
-        >>> job = cap_job(activation_job("c", "Conv2D", np.zeros((1, 2, 2, 5), np.float32)), 2)
-        >>> cap_notes(job, 4096)
-        [CapNote(setting='max_channels', layer='c', total=5, kept=2, value=2)]
-    """
-    notes = []
-    if job.capped_at is not None:
-        notes.append(CapNote("max_channels", job.layer, job.total_channels, job.capped_at, job.capped_at))
-    if job.layout == "mosaic" and job.total_inputs is not None and len(job.input_channels) < job.total_inputs:
-        notes.append(CapNote("max_mosaic_tiles", job.layer, job.total_inputs, len(job.input_channels),
-                             max_mosaic_tiles))
-    return notes
-
-
-def cap_warnings(notes):
-    """One :class:`CapWarning` per setting for ``notes`` (those of one logging call).
-
-    Example:
-        >>> notes = [CapNote("max_channels", "a", 128, 64, 64), CapNote("max_channels", "b", 728, 64, 64)]
-        >>> str(cap_warnings(notes)[0])
-        "2 layers have more channels than max_channels=64: 'a' (128), 'b' (728). Logging channels 0..63 of each; records list the channels they hold."
-    """
-    found = []
-    for setting in ("max_channels", "max_mosaic_tiles"):
-        chosen = [n for n in notes if n.setting == setting]
-        if not chosen:
-            continue
-        values = "/".join(str(v) for v in sorted({n.value for n in chosen}))
-        kept = "/".join(str(k - 1) for k in sorted({n.kept for n in chosen}))
-        if setting == "max_channels" and len(chosen) == 1:
-            note = chosen[0]
-            message = (f"Layer {note.layer!r} has {note.total} channels; logging channels 0..{note.kept - 1} "
-                       f"(max_channels={note.value}). Records list the channels they hold.")
-        elif setting == "max_channels":
-            message = (f"{len(chosen)} layers have more channels than max_channels={values}: "
-                       + _named(chosen, lambda n: f"{n.layer!r} ({n.total})")
-                       + f". Logging channels 0..{kept} of each; records list the channels they hold.")
-        elif len(chosen) == 1:
-            note = chosen[0]
-            message = (f"Layer {note.layer!r}: the filter mosaic holds input channels 0..{note.kept - 1} of "
-                       f"{note.total} (max_mosaic_tiles={note.value}).")
-        else:
-            message = (f"The filter mosaics of {len(chosen)} layers hold only their first input channels "
-                       f"(max_mosaic_tiles={values}): "
-                       + _named(chosen, lambda n: f"{n.layer!r} (0..{n.kept - 1} of {n.total})") + ".")
-        found.append(CapWarning(message, setting, chosen))
-    return found
-
-
-#: Layers a cap warning names before it says how many more (its notes hold all).
-NAMED_LAYERS = 8
-
-
-def _named(notes, describe):
-    """The first NAMED_LAYERS notes described, then how many more: one readable line."""
-    text = ", ".join(describe(n) for n in notes[:NAMED_LAYERS])
-    more = len(notes) - NAMED_LAYERS
-    return text + (f" and {more} more" if more > 0 else "")

@@ -15,6 +15,8 @@ Example:
 
 import concurrent.futures
 
+from tb_featureviz import arguments
+
 
 class OrderedBackgroundWriter:
     """Runs functions on one background thread, in order, with a bounded queue.
@@ -24,11 +26,7 @@ class OrderedBackgroundWriter:
     """
 
     def __init__(self, max_pending=1):
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise ValueError(
-                f"OrderedBackgroundWriter expects max_pending >= 1. Received: max_pending={max_pending!r}"
-            )
-        self.max_pending = max_pending
+        self.max_pending = arguments.check_count("OrderedBackgroundWriter", "max_pending", max_pending)
         self._executor = None  # started on first use, stopped by drain
         self._pending = []
 

@@ -20,7 +20,7 @@ Example:
 import dataclasses
 
 from tb_featureviz.scalars import drift, health
-from tb_featureviz.render import jobs, kernels
+from tb_featureviz.render import caps, jobs, kernels
 from tb_featureviz import metadata
 
 
@@ -87,7 +87,7 @@ def step_content(captured, initial=None, *, max_channels=None, with_health=True,
         ``(grid jobs, {tag: value})``.
     """
     scalars = health_scalars(captured.activation_jobs) if with_health else {}
-    grid_jobs = [jobs.cap_job(job, max_channels) for job in captured.activation_jobs]
+    grid_jobs = [caps.cap_job(job, max_channels) for job in captured.activation_jobs]
     options = dict(max_channels=max_channels, max_mosaic_tiles=max_mosaic_tiles)
     for name, copy in captured.kernels.items():
         options["groups"] = copy.groups

@@ -1,0 +1,45 @@
+"""TrainingSteps: the callback's step count, training batches taken while it was attached.
+
+Steps count optimizer steps across every ``fit`` call the callback is
+passed to, so they keep growing when a second ``fit`` starts over with a
+new optimizer (whose ``iterations`` restart at 0). Step 0 is the model
+before training.
+
+Example:
+    >>> steps = TrainingSteps()
+    >>> steps.step
+    0
+"""
+
+from tb_featureviz.model import tensors
+
+
+def optimizer_iterations(model):
+    """The model's optimizer's ``iterations`` as an int, or None where there is none."""
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    if iterations is None:
+        return None
+    return int(tensors.variable_array(iterations))
+
+
+class TrainingSteps:
+    """Optimizer steps taken across ``fit`` calls.
+
+    Attributes:
+        step: the step of the last :meth:`update` (0 before training).
+    """
+
+    def __init__(self):
+        self.step = 0
+        self._fit_start_step = 0
+        self._fit_start_iterations = 0
+
+    def fit_started(self, model):
+        """A ``fit`` call starts: its optimizer's iterations count from the current step."""
+        self._fit_start_step = self.step
+        self._fit_start_iterations = optimizer_iterations(model)
+
+    def update(self, model):
+        """The current step, from the optimizer's iterations; remembered as :attr:`step`."""
+        self.step = self._fit_start_step + max(0, optimizer_iterations(model) - self._fit_start_iterations)
+        return self.step
