@@ -13,6 +13,8 @@ ImageNet weights can't be downloaded and random ones are used instead.
 import os
 import time
 
+from tb_featureviz import defaults
+
 from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import SAMPLES, CommandError, WarningSummary, check_logdir, whole_number
@@ -22,11 +24,11 @@ NAME = "demo"
 #: Xception's smallest input.
 MIN_IMAGE_SIZE = 71
 
-#: The layer whose channels the demo visualises (what they respond to most)
-#: and how many of its channels. The images take the visualizer's default
-#: size: 128 px, or the model's input where that is smaller (--quick's 71).
+#: The layer whose channels the demo visualises (what they respond to most),
+#: its first defaults.FEATURES_CHANNELS channels. The images take the
+#: visualizer's default size: 128 px, or the model's input where that is
+#: smaller (--quick's 71).
 FEATURES_LAYER = "block4_sepconv1"
-FEATURES_CHANNELS = 16
 
 #: Optimisation steps per feature visualization: by default, and with --quick.
 #: The demo runs them twice (first and last logged step) on the training
@@ -60,7 +62,7 @@ def add_arguments(parser):
     parser.add_argument("--freq", type=positive_int, default=1, help="log every N epochs")
     parser.add_argument("--features-steps", type=count_type, default=None, metavar="N",
                         help=f"optimisation steps of the feature visualizations of {FEATURES_LAYER} "
-                             f"({FEATURES_CHANNELS} channels, at the first and last logged step; default "
+                             f"({defaults.FEATURES_CHANNELS} channels, at the first and last logged step; default "
                              f"{FEATURES_STEPS}); 0 turns them off")
     parser.add_argument("--quick", action="store_true",
                         help=f"a check in seconds: --image-size {MIN_IMAGE_SIZE} --epochs 1 --per-class 2 "
@@ -130,6 +132,7 @@ def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_
     import keras
 
     from tb_featureviz import FeatureVizCallback
+    from tb_featureviz.metadata import FEATURES_KIND
 
     started = time.monotonic()
     keras.utils.set_random_seed(0)
@@ -155,12 +158,12 @@ def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_
         # The callback counts logged steps and visualises at counts 1,
         # 1 + every, ...: every = total - 1 gives the first and the last.
         features = dict(features_every=max(1, total - 1), features_layers=features_layer,
-                        features_channels=FEATURES_CHANNELS, features_steps=features_steps)
+                        features_channels=defaults.FEATURES_CHANNELS, features_steps=features_steps)
     with WarningSummary(console), console.bar(total, "Logged steps") as bar:
 
         def on_logged_step(step, records):
             if records:  # a write that only records a trainable change draws no grid
-                visualised = any(record["kind"] == "features" for record in records)
+                visualised = any(record["kind"] == FEATURES_KIND for record in records)
                 features_note = f" incl. {features_layer}'s feature visualization" if visualised else ""
                 bar.advance(detail=f"(step {step}, {len(records)} grids{features_note})")
 

@@ -142,10 +142,10 @@ def filter_change_jobs(layer_name, layer_class, current, initial, *, max_channel
     change = {name: np.asarray(current[name], np.float32) - np.asarray(initial[name], np.float32)
               for name in current}
     return [
-        dataclasses.replace(job, kind="filter_change", scale="layer")
+        dataclasses.replace(job, kind=metadata.FILTER_CHANGE_KIND, scale="layer")
         for job in kernel_jobs(layer_name, layer_class, change, max_channels=max_channels,
                                max_mosaic_tiles=max_mosaic_tiles, groups=groups)
-        if job.kind == "filters"
+        if job.kind == metadata.FILTERS_KIND
     ]
 
 
@@ -156,7 +156,7 @@ def activation_job(layer_name, class_name, feature_maps, *, scale="channel", val
     """
     total = feature_maps.shape[-1]
     return GridJob(
-        layer=layer_name, class_name=class_name, kind="activations", layout="tiles",
+        layer=layer_name, class_name=class_name, kind=metadata.ACTIVATIONS_KIND, layout="tiles",
         samples=[np.moveaxis(sample, -1, 0) for sample in feature_maps],  # views: [C, H, W]
         channels=list(range(total)), total_channels=total, source_shape=tuple(feature_maps.shape),
         scale=scale, value_range=value_range,

@@ -19,9 +19,9 @@ Example:
 
 import dataclasses
 
-from tb_featureviz.scalars import drift, health
-from tb_featureviz.render import caps, jobs, kernels
 from tb_featureviz import metadata
+from tb_featureviz.render import caps, jobs, kernels
+from tb_featureviz.scalars import drift, health
 
 
 @dataclasses.dataclass
@@ -63,7 +63,7 @@ def health_scalars(activation_jobs):
     """
     scalars = {}
     for job in activation_jobs:
-        if job.kind == "activations":
+        if job.kind == metadata.ACTIVATIONS_KIND:
             fractions = health.channel_health(job.samples)
             for name in health.HEALTH_NAMES:
                 scalars[metadata.scalar_tag(job.layer, "health/" + name)] = fractions[name]
