@@ -34,6 +34,8 @@ What it writes, and when:
   channel of the layer's feature maps, not only the ones drawn.
 * **Events** (``featureviz/_events``): layers that became trainable or
   frozen since the previous ``fit`` call (or logged step).
+* On request, **feature visualizations** (``features_every``) and
+  **attribution maps** of the probe pictures (``attribution_every``).
 
 Everything is written through the logger's own event file, never the
 default ``tf.summary`` writer, so it stays out of the runs of Keras'
@@ -43,6 +45,18 @@ only the chief writes (see :mod:`tb_featureviz.model.distribution`: ``tf.distrib
 training waits only for the probe batch's forward pass and a copy of the
 kernels, and ``on_train_end`` waits for the last write.
 
+**Failures.** After the set-up, logging never ends training unless
+``strict``: a step that can't be captured or written (a full disk, a lost
+network mount; step 0's write included) is skipped and training goes on.
+The first failure of a ``fit`` call warns, naming the step and the cause;
+``on_train_end`` gives one summary warning: how many steps were lost out of
+how many, the first and the last, each distinct cause, whether logging
+recovered (e.g. once disk space was freed) and whether closing the event
+file failed, which is never raised
+(:class:`tb_featureviz.failures.FailurePolicy`). The steps written stay
+readable: a failed write leaves no partial record
+(:mod:`tb_featureviz.writing.eventfile`).
+
 The on-disk format is documented in ``docs/format.md``.
 """
 
@@ -51,11 +65,11 @@ import warnings
 import keras
 
 from tb_featureviz import arguments, defaults
+from tb_featureviz.attribution.schedule import AttributionSchedule
 from tb_featureviz.failures import FailurePolicy
 from tb_featureviz.featurevis.schedule import FeaturesSchedule
 from tb_featureviz.logger import FeatureVizLogger
 from tb_featureviz.model import capture, distribution, probes
-from tb_featureviz.model import layers as layer_lib
 from tb_featureviz.model.training_steps import TrainingSteps, optimizer_iterations
 from tb_featureviz.writing import logdirs, step_jobs
 from tb_featureviz.writing.background import OrderedBackgroundWriter
@@ -74,15 +88,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
     the model at the first ``on_train_begin``, so a misconfiguration fails
     before the first batch.
 
-    After that, logging never ends training unless ``strict``: a step that
-    can't be captured or written (a full disk, a lost network mount; step
-    0's write included) is skipped and training goes on. The first failure
-    of a ``fit`` call warns, naming the step and the cause; ``on_train_end``
-    gives one summary warning: how many steps were lost out of how many,
-    the first and the last, each distinct cause, whether logging recovered
-    (e.g. once disk space was freed) and whether closing the event file
-    failed, which is never raised. The steps written stay readable: a
-    failed write leaves no partial record (:mod:`tb_featureviz.writing.eventfile`).
+    After that, logging never ends training unless ``strict`` (see the
+    module's "Failures").
 
     Pass the same callback object to every ``fit`` call of one training
     run (e.g. frozen base, then unfrozen): it keeps the step count, the
@@ -120,18 +127,20 @@ class FeatureVizCallback(keras.callbacks.Callback):
         background: draw and write on a background thread (default). False
             logs synchronously, e.g. for debugging.
         workers: threads drawing grids (default: the CPU count).
-        features_every: every this many logged steps (the first included),
-            also log feature visualizations (kind ``features``): the image
-            each channel responds to most, optimised on the training thread
-            (training waits for it; nothing else). None (default) for never:
-            it costs about as much as ``features_steps`` training steps.
-        features_layers: layers to visualise; default: the last of the
-            layers whose feature maps are logged.
-        features_channels: the first this many channels of each, or a list.
-        features_steps: optimisation steps per visualization. ``preprocess``
-            is applied inside it too, to backend tensors.
-        features_size: side of the optimised images (default: 128, or
-            what a fixed model input allows).
+        features_every, features_layers, features_channels, features_steps, features_size:
+            feature visualizations (kind ``features``: the image each
+            channel responds to most) every ``features_every`` logged steps,
+            the first included; None (default) for never. They are
+            optimised on the training thread and cost about
+            ``features_steps`` training steps each. See
+            :class:`tb_featureviz.featurevis.schedule.FeaturesSchedule`.
+        attribution_every, attribution_method, attribution_targets, attribution_layer, attribution_labels,
+        class_names: attribution maps of the probe pictures (kind
+            ``attribution``: where the classifier looks for each target
+            class; Grad-CAM by default) every ``attribution_every`` logged
+            steps; None (default) for never. Training waits one forward and
+            backward pass of the probe batch; the maps are drawn in the
+            background. See :class:`tb_featureviz.attribution.schedule.AttributionSchedule`.
         on_logged_step: optional ``function(step, records)`` called after
             each write of this callback, on the thread that wrote it (the
             background thread by default), in step order; ``records`` are
@@ -151,7 +160,9 @@ class FeatureVizCallback(keras.callbacks.Callback):
                  preprocess=None, max_channels=defaults.MAX_CHANNELS, drift=True, health=True,
                  strict=False, background=True, workers=None, features_every=None, features_layers=None,
                  features_channels=defaults.FEATURES_CHANNELS, features_steps=defaults.CALLBACK_FEATURES_STEPS,
-                 features_size=None, on_logged_step=None):
+                 features_size=None, attribution_every=None, attribution_method="gradcam",
+                 attribution_targets="predicted", attribution_layer=None, attribution_labels=None, class_names=None,
+                 on_logged_step=None):
         super().__init__()
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
@@ -168,8 +179,13 @@ class FeatureVizCallback(keras.callbacks.Callback):
         if on_logged_step is not None and not callable(on_logged_step):
             raise TypeError(f"{_OWNER} expects on_logged_step to be callable or None. "
                             f"Received: {type(on_logged_step).__name__}")
-        self._features = FeaturesSchedule(_OWNER, features_every, features_layers, features_channels,
-                                          features_steps, features_size, preprocess)
+        # What some logged steps add: each captures on the training thread.
+        self._extras = (
+            FeaturesSchedule(_OWNER, features_every, features_layers, features_channels, features_steps,
+                             features_size, preprocess),
+            AttributionSchedule(_OWNER, attribution_every, attribution_method, attribution_targets,
+                                attribution_layer, attribution_labels, class_names, preprocess),
+        )
         logdirs.check_creatable(logdir, owner=_OWNER)
         # The logger's own channel cap stays off: channel health sees every
         # channel, and each step is capped when it is drawn.
@@ -252,22 +268,10 @@ class FeatureVizCallback(keras.callbacks.Callback):
     # ----------------------------------------------------------- set-up
 
     def _setup(self, model):
-        from tb_featureviz.model.activations import model_data_format
-
-        capture.check_model(model, _OWNER)
-        chosen = self.layers
-        if chosen is None:
-            chosen = [info.layer for info in layer_lib.default_layers(model, defaults.MAX_LAYERS)]
-        step_layers = capture.select_step_layers(model, chosen)
+        step_layers = capture.resolve_step_layers(model, self.layers, self.probe_images, self.preprocess, _OWNER)
         self._logger.reports.skipped(step_layers.skipped, "activations or filters")
-        if step_layers.feature_maps:
-            try:
-                probes.load_probe(
-                    self.probe_images, tuple(model.inputs[0].shape), preprocess=self.preprocess,
-                    data_format=model_data_format(model, step_layers.feature_maps),
-                )
-            except (ValueError, TypeError, FileNotFoundError) as error:
-                raise type(error)(f"{_OWNER}: probe_images don't fit model {model.name!r}: {error}") from error
+        for extra in self._extras:
+            extra.check(model, self.probe_images)
         if optimizer_iterations(model) is None:
             raise ValueError(
                 f"{_OWNER} expects a compiled model whose optimizer counts its steps. "
@@ -333,9 +337,14 @@ class FeatureVizCallback(keras.callbacks.Callback):
             if not self._probe_logged:
                 activation_jobs = [probe] + activation_jobs
         self._logged_count += 1
-        if self._features.due(self._logged_count):
-            activation_jobs += self._features.jobs(self._viz_model, self._layers.feature_maps)
-        return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters))
+        deferred = []
+        for extra in self._extras:
+            if extra.due(self._logged_count):
+                made, later = extra.capture(self._viz_model, self.probe_images, self._layers.feature_maps)
+                activation_jobs += made
+                deferred += later
+        return step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(self._layers.filters),
+                                      deferred=deferred)
 
     def _write(self, captured):
         """Draw and write a captured step (on the background thread by default)."""

@@ -19,6 +19,7 @@ check and the writing in one critical section.
 """
 
 from tb_featureviz import arguments, defaults
+from tb_featureviz.attribution.attributor import AttributorCache
 from tb_featureviz.featurevis.cache import VisualizerCache
 from tb_featureviz.model import capture
 from tb_featureviz.render import caps, jobs, kernels
@@ -79,6 +80,7 @@ class FeatureVizLogger(RunLogger):
         self.log_probe = log_probe
         self._feature_maps = capture.FeatureMaps(activation_scale, activation_range)
         self._visualizers = VisualizerCache()
+        self._attributors = AttributorCache()
         super().__init__(logdir, run, owner=_OWNER, workers=workers, compress_level=compress_level,
                          max_mosaic_tiles=self.max_mosaic_tiles, chief_only=chief_only)
 
@@ -243,6 +245,51 @@ class FeatureVizLogger(RunLogger):
                                     size=size, seed=seed, input_range=input_range, preprocess=preprocess,
                                     progress=progress)
         return self.write(step, [job], model=model)
+
+    def log_attributions(self, model, images, step, *, method="gradcam", targets="predicted", layer=None,
+                         labels=None, class_names=None, preprocess=None):
+        """Log attribution maps: where the classifier looks, in each picture, for each target class.
+
+        One forward and one backward pass for the whole batch (Score-CAM
+        adds a forward pass per channel); the maps are written as kind
+        ``attribution`` under their layer, over the pictures, with their
+        classes, scores, probabilities and raw values in the record
+        (:mod:`tb_featureviz.attribution`). The compiled pass is kept for
+        later calls.
+
+        Example:
+            >>> logger.log_attributions(model, "cat.png", step=0, class_names=names)  # doctest: +SKIP
+
+        Args:
+            model, images, step, preprocess: see :meth:`log_activations`.
+            method: ``"gradcam"``, ``"gradcam++"``, ``"layercam"`` or ``"scorecam"``.
+            targets: ``"predicted"``, ``"label"`` (with ``labels``), a class
+                index or a list of them, or ``"topK"``.
+            layer: a layer with a spatial output; default: the last one before the head.
+            labels: one class index per picture, for ``targets="label"``.
+            class_names: names by class (a list, or a dict by class index).
+
+        Returns:
+            the records written: the probe pictures' (with ``log_probe``) and one per picture.
+
+        Raises:
+            ValueError, TypeError: a bad step, model, layer, method, target,
+                label or class names; nothing is written then.
+        """
+        from tb_featureviz.attribution.grids import attribution_job, check_class_names
+
+        self.check_step(step)
+        if not self._gate.allows(model):
+            return []
+        attributor = self._attributors.get(model, layer, preprocess if preprocess is not None else self.preprocess,
+                                           _OWNER)
+        attributor.check(targets, labels, method)
+        check_class_names(class_names, attributor.num_classes, _OWNER)
+        probe = attributor.load(images)
+        attributor.check(targets, labels, method, num_images=len(probe.batch))
+        result = attributor.attribute_probe(probe, method=method, targets=targets, labels=labels)
+        grid_jobs = ([jobs.probe_job(probe.display)] if self.log_probe else []) + [attribution_job(result, class_names)]
+        return self.write(step, grid_jobs, model=model)
 
     def snapshot_kernels(self, model, layers=None):
         """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.

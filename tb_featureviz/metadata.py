@@ -65,6 +65,7 @@ RESERVED_LAYER_PREFIX = "_"
 
 #: Kinds of grid a layer can have: what its pixels show (docs/format.md).
 ACTIVATIONS_KIND = "activations"
+ATTRIBUTION_KIND = "attribution"
 FEATURES_KIND = "features"
 FILTERS_KIND = "filters"
 FILTER_CHANGE_KIND = "filter_change"
@@ -76,6 +77,7 @@ POINTWISE_KIND = "pointwise"
 #: ``kind_labels`` (docs/http_api.md), so the panel keeps no copy.
 KIND_LABELS = types.MappingProxyType({
     ACTIVATIONS_KIND: "Activations",
+    ATTRIBUTION_KIND: "Attribution",
     FEATURES_KIND: "Features",
     FILTERS_KIND: "Filters",
     FILTER_CHANGE_KIND: "Filter change",

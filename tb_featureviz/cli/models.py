@@ -175,8 +175,8 @@ def find_application(name):
     return found
 
 
-def load_application(name, weights="imagenet", image_size=None, note=print, check=None):
-    """A ``keras.applications`` model without its top, with an honest weights fallback.
+def load_application(name, weights="imagenet", image_size=None, note=print, check=None, include_top=False):
+    """A ``keras.applications`` model (without its top unless told), with an honest weights fallback.
 
     The architecture is built first, without weights, and ``check`` runs on
     it; weights are downloaded or read only after it passed, into the same
@@ -191,6 +191,8 @@ def load_application(name, weights="imagenet", image_size=None, note=print, chec
         check: optional ``function(model) -> anything`` run on the weightless
             architecture; what it raises stops the load before any weights
             are read. Its result is ``LoadedModel.checked``.
+        include_top: keep the ImageNet classifier (1000 classes, softmax):
+            what attribution explains.
 
     Returns:
         :class:`LoadedModel`.
@@ -208,7 +210,7 @@ def load_application(name, weights="imagenet", image_size=None, note=print, chec
             "which is not a file"
         )
     try:
-        model = function(weights=None, include_top=False, input_shape=shape)
+        model = function(weights=None, include_top=include_top, input_shape=shape)
     except ValueError as error:
         raise CommandError(f"--image-size {size} does not fit {public}: {first_line(error)}") from error
     checked = check(model) if check is not None else None
@@ -218,7 +220,7 @@ def load_application(name, weights="imagenet", image_size=None, note=print, chec
         try:
             # Keras prints "Downloading data from ..." on stdout, which holds results only.
             with contextlib.redirect_stdout(sys.stderr):
-                pretrained = function(weights="imagenet", include_top=False, input_shape=shape)
+                pretrained = function(weights="imagenet", include_top=include_top, input_shape=shape)
         except Exception as error:  # noqa: BLE001 - any download or cache failure means "no weights"
             note(
                 f"could not load the ImageNet weights for {public} ({first_line(error, 200)}); using random "
@@ -234,7 +236,8 @@ def load_application(name, weights="imagenet", image_size=None, note=print, chec
             model.load_weights(weights)  # what keras.applications does with a weights file
         except Exception as error:  # noqa: BLE001 - h5py, Keras and OS errors alike mean "not these weights"
             raise CommandError(
-                f"--weights expects a weights file of {public} without its top at {size}x{size}. "
+                f"--weights expects a weights file of {public} {'with' if include_top else 'without'} its top "
+                f"at {size}x{size}. "
                 f"Received: {weights!r} ({first_line(error)})"
             ) from error
     preprocess, preprocess_name = application_preprocess(function)
@@ -252,7 +255,7 @@ def check_file_options(path, weights, image_size):
             )
 
 
-def load(value, weights=None, image_size=None, note=print, check=None):
+def load(value, weights=None, image_size=None, note=print, check=None, include_top=False):
     """The model ``--model value`` names (see the module docstring).
 
     ``weights`` and ``image_size`` apply to applications only; given with a
@@ -260,12 +263,13 @@ def load(value, weights=None, image_size=None, note=print, check=None):
     layers and channels: for an application it runs on the architecture,
     before any weights are downloaded or read; for a model file, once the
     file is loaded. What it raises stops the load; what it returns is
-    ``LoadedModel.checked``.
+    ``LoadedModel.checked``. ``include_top`` keeps an application's
+    classifier (a model file is loaded as it is).
     """
     if is_model_path(value):
         check_file_options(value, weights, image_size)
         return load_model_file(value, check)
-    return load_application(value, weights or "imagenet", image_size, note, check)
+    return load_application(value, weights or "imagenet", image_size, note, check, include_top)
 
 
 def resolve_function(dotted, flag="--preprocess"):

@@ -50,18 +50,22 @@ class FeaturesSchedule:
         """True when the ``logged_count``-th logged step (counting from 1) gets visualizations."""
         return self.every is not None and (logged_count - 1) % self.every == 0
 
-    def jobs(self, model, feature_map_layers):
-        """The ``features`` grid jobs of this step, optimised now.
+    def check(self, model, probe_images):
+        """Nothing to check before training: a bad layer fails the first logged step, which is strict."""
+
+    def capture(self, model, probe_images, feature_map_layers):
+        """``(grid jobs, [])``: this step's ``features`` jobs, optimised now (nothing deferred).
 
         Args:
             model: the model being trained.
+            probe_images: unused (the images are optimised, not given).
             feature_map_layers: the :class:`tb_featureviz.model.layers.LayerInfo`
                 of the layers whose feature maps are logged (the default
                 layer is their last).
         """
         return [self._cache.job(model, layer, self.channels, steps=self.steps, size=self.size,
                                 preprocess=self.preprocess)
-                for layer in self._layers(feature_map_layers)]
+                for layer in self._layers(feature_map_layers)], []
 
     def _layers(self, feature_map_layers):
         if self.layers is not None:

@@ -28,6 +28,7 @@ import keras
 from tb_featureviz.featurevis import objectives
 from tb_featureviz.model import layers as layer_lib
 from tb_featureviz.model import tensors
+from tb_featureviz.model.preactivation import pre_activation_of
 
 #: Where an activation is probed for a flat stretch (a zero gradient).
 _PROBE = np.linspace(-4.0, 4.0, 801, dtype=np.float32)
@@ -57,27 +58,6 @@ def clips(activation):
     values = tensors.to_numpy(activation(keras.ops.convert_to_tensor(_PROBE[:, None])))
     values = np.asarray(values, np.float32).reshape(-1)
     return bool(values.shape == _PROBE.shape and np.any(np.diff(values) == 0))
-
-
-class _WithoutActivation:
-    """A view of a layer whose ``activation`` is None: its ``call`` gives the pre-activation.
-
-    Every other attribute is the layer's own (its weights included), so
-    nothing is copied and the layer itself is never changed.
-    """
-
-    activation = None
-
-    def __init__(self, layer):
-        object.__setattr__(self, "_layer", layer)
-
-    def __getattr__(self, name):
-        return getattr(self._layer, name)
-
-
-def pre_activation_of(layer, inputs):
-    """``layer``'s output for ``inputs`` with its built-in activation left out (graph code)."""
-    return type(layer).call(_WithoutActivation(layer), keras.ops.cast(inputs, layer.compute_dtype))
 
 
 class PreActivation(keras.layers.Layer):

@@ -248,3 +248,31 @@ class TrainableChanges:
         if not became and not frozen:
             return []
         return [{"type": "trainable", "trainable": became, "frozen": frozen}]
+
+
+def resolve_step_layers(model, layers, probe_images, preprocess, owner):
+    """The callback's :class:`StepLayers` of ``model``, checked against its probe pictures.
+
+    ``layers=None`` picks one conv layer per resolution stage
+    (:func:`tb_featureviz.model.layers.default_layers`).
+
+    Raises:
+        TypeError, ValueError, FileNotFoundError: a model without a graph,
+            unknown layers, probe pictures that don't fit the model.
+    """
+    from tb_featureviz import defaults
+    from tb_featureviz.model.activations import model_data_format
+    from tb_featureviz.model.probes import load_probe
+
+    check_model(model, owner)
+    chosen = layers
+    if chosen is None:
+        chosen = [info.layer for info in layer_lib.default_layers(model, defaults.MAX_LAYERS)]
+    step_layers = select_step_layers(model, chosen)
+    if step_layers.feature_maps:
+        try:
+            load_probe(probe_images, tuple(model.inputs[0].shape), preprocess=preprocess,
+                       data_format=model_data_format(model, step_layers.feature_maps))
+        except (ValueError, TypeError, FileNotFoundError) as error:
+            raise type(error)(f"{owner}: probe_images don't fit model {model.name!r}: {error}") from error
+    return step_layers

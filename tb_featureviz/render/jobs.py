@@ -42,6 +42,9 @@ class GridJob:
         cols, pad, scale, symmetric, value_range: how to lay out and scale.
         record_extra: keys a kind adds to its record (e.g. ``quality`` of a
             ``features`` grid); JSON-ready, never overriding the shared keys.
+        sample_extra: one dict per sample of keys a kind adds to that
+            sample's entry (e.g. the classes of an ``attribution`` grid);
+            JSON-ready, never overriding the sample's own keys.
         capped_at: the ``max_channels`` that cut this grid's channels, or
             None when it holds all the channels it was asked for.
     """
@@ -62,6 +65,7 @@ class GridJob:
     symmetric: bool = False
     value_range: tuple = None
     record_extra: dict = None
+    sample_extra: list = None
     capped_at: int = None
 
 
@@ -185,7 +189,7 @@ def draw_job(job, compress_level=1):
         a :class:`DrawnGrid`.
     """
     drawn = DrawnGrid(job, [], [], [], [])
-    for tiles in job.samples:
+    for index, tiles in enumerate(job.samples):
         grid = grids.make_grid(
             tiles, scale=job.scale, symmetric=job.symmetric,
             value_range=job.value_range, pad=job.pad, cols=job.cols,
@@ -198,6 +202,8 @@ def draw_job(job, compress_level=1):
             "nonfinite": grid.nonfinite,
             "stats": {name: jsontext.rounded_floats(values) for name, values in channel_stats.items()},
         }
+        if job.sample_extra is not None:
+            sample = {**job.sample_extra[index], **sample}
         drawn.grids.append(grid)
         drawn.pngs.append(png.encode(grid.image, compress_level))
         drawn.samples.append(sample)

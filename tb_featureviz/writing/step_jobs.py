@@ -34,12 +34,16 @@ class CapturedStep:
             :meth:`tb_featureviz.model.capture.FeatureMaps.jobs`.
         kernels: ``{qualified name: LayerKernels}`` copies.
         events: training-event dicts for ``featureviz/_events``.
+        deferred: functions of no argument returning grid jobs, called
+            where the step is drawn (pure numpy, e.g. attribution maps from
+            captured activations and gradients), never capped.
     """
 
     step: int
     activation_jobs: list
     kernels: dict
     events: list = dataclasses.field(default_factory=list)
+    deferred: list = dataclasses.field(default_factory=list)
 
 
 def drift_scalars(layer_name, layer_class, current, initial):
@@ -95,4 +99,6 @@ def step_content(captured, initial=None, *, max_channels=None, with_health=True,
         if initial is not None and name in initial:
             scalars.update(drift_scalars(name, copy.layer_class, copy.arrays, initial[name]))
             grid_jobs.extend(jobs.filter_change_jobs(name, copy.layer_class, copy.arrays, initial[name], **options))
+    for make in captured.deferred:
+        grid_jobs.extend(make())
     return grid_jobs, scalars

@@ -1,0 +1,1 @@
+"""Tests of ``tb_featureviz.cli``: the ``tb-featureviz`` command, mostly in subprocesses."""

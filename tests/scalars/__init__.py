@@ -1,0 +1,1 @@
+"""Tests of ``tb_featureviz.scalars``: drift and channel-health math, pure numpy."""

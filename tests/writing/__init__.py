@@ -1,0 +1,1 @@
+"""Tests of ``tb_featureviz.writing``: event files, the write path, full disks."""
