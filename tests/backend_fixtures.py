@@ -16,14 +16,14 @@ its process did.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from tests import ROOT
+from tests.ports import free_port
+
 TIMEOUT = 240  # seconds per process; a cluster that can't form fails instead of hanging
 
 
@@ -76,12 +76,6 @@ def expected_pixels(values, lo, hi):
 
 
 # ------------------------------------------------------------------ processes
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_workers(mode, count, logdir, backend):

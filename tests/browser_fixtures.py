@@ -3,7 +3,10 @@
 They write log directories (synthetic records through the package's own
 writer, or real ones through ``FeatureVizLogger``), start a real
 ``tensorboard`` process on a free loopback port, and launch Debian's
-Chromium through Playwright. Nothing here is imported by the package.
+Chromium through Playwright. Nothing here is imported by the package. The
+``browser`` and ``page`` fixtures built on :func:`chromium` and
+:func:`watched_page` are registered by ``tests/browser/conftest.py``;
+``docs/screenshots/make_screenshots.py`` uses these helpers too.
 """
 
 import contextlib
@@ -14,7 +17,6 @@ import urllib.error
 import urllib.parse
 
 import numpy as np
-import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests import plugin_fixtures as pf
@@ -388,20 +390,6 @@ def chromium():
             yield browser
         finally:
             browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium per test module (import this fixture into the module)."""
-    with chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser):
-    """A 1280x800 page that fails the test on console errors or dialogs."""
-    with watched_page(browser) as watched:
-        yield watched
 
 
 @contextlib.contextmanager

@@ -2,12 +2,11 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
 
 _SMALL_MODEL = {}
 
@@ -51,27 +50,6 @@ def small_model_path(tmp_path_factory):
         small_cnn().save(path)
         _SMALL_MODEL["path"] = str(path)
     return _SMALL_MODEL["path"]
-
-
-def free_port():
-    """A TCP port nothing listens on now, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port):
-    """Whether a new server could listen on 127.0.0.1:``port`` and nothing answers there."""
-    with socket.socket() as sock:
-        if sock.connect_ex(("127.0.0.1", port)) == 0:
-            return False
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def start_board(command, env=None, cwd=None, timeout=240):

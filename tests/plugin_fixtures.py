@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import urllib.request
 import numpy as np
 
 from tb_featureviz import metadata
+from tests.ports import free_port
 
 # grids and the writer are imported where logs are written: the no-TensorFlow
 # test imports this module to serve, and serving must not depend on them.
@@ -416,13 +416,6 @@ def tensorboard_app(logdir, expected, load_fast, samples_per_plugin="", timeout=
 
 # --------------------------------------------------------------------------
 # The real `tensorboard` program
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client_get(client, route, **params):

@@ -24,6 +24,8 @@ from tests import backend_fixtures as bf
 from tests.eventfiles import tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 BACKEND = os.environ["KERAS_BACKEND"]
 
 

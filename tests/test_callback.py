@@ -17,6 +17,8 @@ from tb_featureviz.model.layers import default_layers
 from tests.eventfiles import read_events, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 GRID_KINDS = ("activations", "filters", "filter_change")
 DRIFT = ("drift/relative_change", "drift/cosine_mean", "drift/cosine_min")
 HEALTH = ("health/dead_fraction", "health/saturated_fraction", "health/nonfinite_fraction")

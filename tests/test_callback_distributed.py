@@ -9,11 +9,12 @@ its own. This file is also the worker script (``python this_file mirrored|worker
 import glob
 import json
 import os
-import socket
 import sys
 
 import numpy as np
 import pytest
+
+from tests.ports import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -40,17 +41,6 @@ def environment():
     env["KERAS_BACKEND"] = "tensorflow"
     env.pop("TF_CONFIG", None)
     return env
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def run_processes(argument_lists):

@@ -10,6 +10,8 @@ from tb_featureviz import FeatureVizCallback
 from tests.eventfiles import tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 
 def fit(tmp_path, **kwargs):
     import keras

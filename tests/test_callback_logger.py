@@ -18,6 +18,8 @@ from tb_featureviz.render.jobs import GridJob
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 
 def job(layout, samples, channels, cols=None, layer="layer"):
     return GridJob(layer=layer, class_name="Conv2D", kind="filters", layout=layout, samples=samples,

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from tests.cli_helpers import ROOT, cli_env
+from tests import ROOT
+from tests.cli_helpers import cli_env
 from tests.eventfiles import tensors_by_tag
 
 EXAMPLES = os.path.join(ROOT, "examples")

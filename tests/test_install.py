@@ -28,11 +28,11 @@ import sysconfig
 
 import pytest
 
-from tests.cli_helpers import (
-    ROOT, cli_env, free_port, port_is_free, small_model_path, start_board, stop_board,
-)
+from tests import ROOT
+from tests.cli_helpers import cli_env, small_model_path, start_board, stop_board
 from tests.eventfiles import tensors_by_tag
 from tests.plugin_fixtures import fetch_json
+from tests.ports import free_port, port_is_free
 
 
 def _own_distribution(name):

@@ -14,6 +14,8 @@ from tb_featureviz.render import caps, grids
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, nested_cnn, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 
 def run_dir(tmp_path):
     return os.path.join(tmp_path, "featureviz")

@@ -8,7 +8,6 @@ checks the pair end to end. Error texts are checked exactly.
 
 import doctest
 import json
-import os
 import subprocess
 import sys
 
@@ -17,9 +16,9 @@ import pytest
 
 from tb_featureviz import metadata
 from tb_featureviz.writing import summary_writer
+from tests import ROOT
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNGS = [b"\x89PNG\r\n\x1a\n first", b"\x89PNG\r\n\x1a\n second \x00"]
 
 
@@ -124,17 +123,17 @@ def test_image_blob_errors(width, height, pngs, error, message):
 
 
 def test_kind_names_and_labels():
-    assert metadata.KINDS == ("activations", "features", "filters", "filter_change", "filters_mosaic",
-                              "pointwise")
+    assert metadata.KINDS == ("activations", "attribution", "features", "filters", "filter_change",
+                              "filters_mosaic", "pointwise")
     assert dict(metadata.KIND_LABELS) == {
-        "activations": "Activations", "features": "Features", "filters": "Filters",
+        "activations": "Activations", "attribution": "Attribution", "features": "Features", "filters": "Filters",
         "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise",
     }
     assert dict(metadata.TILE_LABELS) == {
         "activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
         "filter_change": "Filter change",
     }
-    assert (metadata.ACTIVATIONS_KIND, metadata.FEATURES_KIND, metadata.FILTERS_KIND,
+    assert (metadata.ACTIVATIONS_KIND, metadata.ATTRIBUTION_KIND, metadata.FEATURES_KIND, metadata.FILTERS_KIND,
             metadata.FILTER_CHANGE_KIND, metadata.FILTERS_MOSAIC_KIND, metadata.POINTWISE_KIND) == metadata.KINDS
     assert metadata.PROBE_KIND not in metadata.KINDS
 

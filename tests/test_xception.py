@@ -12,6 +12,8 @@ from tb_featureviz import FeatureVizLogger
 from tb_featureviz.model.layers import select_layers, walk_layers
 from tests.eventfiles import tensors_by_tag
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "tb_featureviz", "data", "chelsea.png")
 
 

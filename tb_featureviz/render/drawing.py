@@ -6,7 +6,7 @@ grids of a step side by side. The pool starts on first use.
 
 Example:
     >>> import numpy as np
-    >>> from tb_featureviz import jobs
+    >>> from tb_featureviz.render import jobs
     >>> drawer = GridDrawer(workers=2)
     >>> [d.job.layer for d in drawer.draw([jobs.activation_job("c", "Conv2D", np.zeros((1, 2, 2, 3)))])]
     ['c']

@@ -16,11 +16,11 @@ import urllib.parse
 import numpy as np
 import pytest
 
-# Not importorskip: these tests must run (and fail loudly) wherever the suite runs.
+# Not importorskip: these tests must run (and fail loudly) wherever the main suite runs
+# (tests/conftest.py leaves this folder out only where neither Playwright nor TensorFlow is).
 from playwright.sync_api import expect
 
 from tests import browser_fixtures as bf
-from tests.browser_fixtures import browser, page  # noqa: F401 (fixtures)
 from tests.browser_fixtures import canvas_rgba, frame_state, open_panel, shown_step, wait_grid
 
 CNN_STEPS = 12  # more than the 10 samples TensorBoard keeps by default

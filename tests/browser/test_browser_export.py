@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_fixtures as bf
-from tests.browser_fixtures import browser, page  # noqa: F401 (fixtures)
 from tests.browser_fixtures import canvas_rgba, open_panel, shown_step, wait_grid
 
 RUN = "synthetic"

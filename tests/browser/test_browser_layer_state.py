@@ -19,7 +19,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_fixtures as bf
-from tests.browser_fixtures import browser, page  # noqa: F401 (fixtures)
 from tests.browser_fixtures import open_panel, wait_grid
 from tests.eventfiles import tensors_by_tag
 

@@ -19,7 +19,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_fixtures as bf
-from tests.browser_fixtures import browser  # noqa: F401 (fixture)
 from tests.browser_fixtures import canvas_rgba, open_panel, wait_grid
 
 PREFIX = "/some/prefix"
@@ -63,7 +62,7 @@ class Traffic:
             return False
 
 
-def test_panel_under_path_prefix(browser, tensorboard):  # noqa: F811 (fixture)
+def test_panel_under_path_prefix(browser, tensorboard):
     from PIL import Image
 
     origin = tensorboard.url[: -len(PREFIX)]

@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_fixtures as bf
-from tests.browser_fixtures import browser, page  # noqa: F401 (fixtures)
 from tests.browser_fixtures import canvas_rgba, frame_state, open_panel, wait_grid
 
 FIRST_CONV = "xception/block1_conv1"

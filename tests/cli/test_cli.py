@@ -1,7 +1,8 @@
 """The command line in-process: weights fallback, backend choice, console, warning summary, main().
 
-The subprocess tests of each subcommand are in tests/test_cli_errors.py,
-test_cli_log.py, test_cli_board.py, test_cli_demo.py and test_cli_backend.py.
+The subprocess tests of each subcommand are beside this file, in tests/cli/:
+test_cli_errors.py, test_cli_log.py, test_cli_board.py, test_cli_demo.py,
+test_cli_features.py and test_cli_backend.py.
 """
 
 import io

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.cli_helpers import ROOT, cli_env, run_cli, small_model_path
+from tests import ROOT
+from tests.cli_helpers import cli_env, run_cli, small_model_path
 from tests.eventfiles import tensors_by_tag
 
 JAX_PYTHON = os.path.join(ROOT, ".venv-jax", "bin", "python")

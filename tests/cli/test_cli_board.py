@@ -12,10 +12,9 @@ import sys
 
 import pytest
 
-from tests.cli_helpers import (
-    free_port, port_is_free, run_cli, small_model_path, start_board, stop_board,
-)
+from tests.cli_helpers import run_cli, small_model_path, start_board, stop_board
 from tests.plugin_fixtures import fetch_json
+from tests.ports import free_port, port_is_free
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 
+from tests import ROOT
 from tests.cli_helpers import assert_error, run_cli, small_model_path
 from tb_featureviz.cli.backend import is_installed
 
@@ -61,7 +62,7 @@ def test_log_file_that_is_not_an_image(files):
 
 
 def test_log_truncated_png(files):
-    with open(os.path.join(os.path.dirname(__file__), "..", "tb_featureviz", "data", "chelsea.png"), "rb") as f:
+    with open(os.path.join(ROOT, "tb_featureviz", "data", "chelsea.png"), "rb") as f:
         head = f.read(2000)
     broken = files / "broken.png"
     broken.write_bytes(head)
@@ -500,5 +501,5 @@ def test_no_command():
 
 def test_unknown_command():
     assert_error(run_cli("lgo"), 2, (
-        "tb-featureviz: error: argument COMMAND: invalid choice: 'lgo' (choose from 'log', 'features', 'board', 'demo')"
+        "tb-featureviz: error: argument COMMAND: invalid choice: 'lgo' (choose from 'log', 'features', 'attribution', 'board', 'demo')"
     ))

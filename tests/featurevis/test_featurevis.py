@@ -18,6 +18,9 @@ from tb_featureviz.render import jobs
 from tb_featureviz import jsontext
 from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality, transforms
 from tests import trained_cnn
+from tests.autodiff import backend_gradient
+
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
 
 SIZE = trained_cnn.SIZE  # image side, and the canvas the size-free model sees
 STEPS = 128
@@ -72,28 +75,6 @@ def test_spectrum_frequencies_and_scale():
     assert parametrization.spectrum_frequencies(5, 7).shape == (5, 4)
     scale = parametrization.spectrum_scale(4, 4)
     assert scale.dtype == np.float32 and scale[0, 0] == 4.0 and scale[0, 1] == 4.0 and scale[0, 2] == 2.0
-
-
-def backend_gradient(function, x):
-    """The gradient of ``sum(function(x))`` at numpy ``x``, by the backend's own autodiff."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total = tf.reduce_sum(function(x))
-        return tape.gradient(total, x).numpy()
-    if backend == "jax":
-        import jax
-
-        return np.asarray(jax.grad(lambda v: function(v).sum())(x))
-    import torch
-
-    leaf = torch.tensor(x, requires_grad=True)
-    function(leaf).sum().backward()
-    return leaf.grad.numpy()
 
 
 @pytest.mark.parametrize("height,width", [(8, 8), (7, 9), (6, 5), (2, 3)])

@@ -20,6 +20,8 @@ from tb_featureviz.featurevis import visualizer as featurevis, target as feature
 from tb_featureviz.featurevis import objectives, optimiser
 from tests import trained_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 SIZE = trained_cnn.SIZE
 STEPS = 256
 

@@ -10,6 +10,8 @@ from PIL import Image
 
 from tb_featureviz.model.probes import load_probe
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 INPUT_SHAPE = (None, 8, 8, 3)
 NOT_READABLE = "is not a readable image: expected a picture PIL can decode (PNG, JPEG, ...). Received: "
 

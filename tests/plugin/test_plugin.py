@@ -15,6 +15,7 @@ import pytest
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
+from tests import ROOT
 from tests import plugin_fixtures as pf
 from tb_featureviz.plugin import core as plugin_module
 from tb_featureviz.plugin import http as plugin_http
@@ -131,7 +132,7 @@ def test_layers_of_the_cnn_run(served):
 
 
 #: The kinds' names as the `layers` reply gives them, in display order.
-KIND_LABELS = {"activations": "Activations", "features": "Features", "filters": "Filters",
+KIND_LABELS = {"activations": "Activations", "attribution": "Attribution", "features": "Features", "filters": "Filters",
                "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise"}
 TILE_LABELS = {"activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
                "filter_change": "Filter change"}
@@ -383,7 +384,7 @@ def test_odd_parameters_never_give_a_500(served):
 
 def test_index_js_is_served_from_the_package(served):
     client, _ = served
-    frontend = pathlib.Path(__file__).resolve().parent.parent / "frontend"
+    frontend = pathlib.Path(ROOT) / "frontend"
     files = plugin_http.load_static_files()
     if "/index.js" not in files:
         pytest.skip("tb_featureviz.frontend is not importable (install with pip install -e .)")

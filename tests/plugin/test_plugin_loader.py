@@ -1,7 +1,6 @@
 """Registration: a light entry point that TensorBoard can always import."""
 
 import json
-import os
 import subprocess
 import sys
 from importlib import metadata as importlib_metadata
@@ -10,6 +9,7 @@ import pytest
 from tensorboard.plugins import base_plugin
 
 from tb_featureviz.plugin import core, loader
+from tests import ROOT
 
 
 def test_loader_module_imports_nothing_heavy():
@@ -21,9 +21,8 @@ def test_loader_module_imports_nothing_heavy():
         "if m.split('.')[0] in ('numpy', 'tensorflow', 'werkzeug', 'grpc', 'PIL', 'keras') "
         "or m.startswith('tb_featureviz'))))"
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=True, cwd=root)
+                         check=True, cwd=ROOT)
     assert json.loads(out.stdout) == ["tb_featureviz", "tb_featureviz.plugin", "tb_featureviz.plugin.loader"]
 
 

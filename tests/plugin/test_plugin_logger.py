@@ -10,6 +10,8 @@ from werkzeug import wrappers
 
 from tests import plugin_fixtures as pf
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 keras = pytest.importorskip("keras")
 
 

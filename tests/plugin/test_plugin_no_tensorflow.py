@@ -9,17 +9,15 @@ for both loaders, and serves all routes over a log written beforehand.
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from tests import plugin_fixtures as pf
 from tb_featureviz.plugin.http import load_static_files
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
+from tests import plugin_fixtures as pf
 
 SCRIPT = textwrap.dedent(
     """

@@ -8,6 +8,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
+from tests import ROOT
 from tests import plugin_fixtures as pf
 from tb_featureviz.plugin import core as plugin_module
 from tb_featureviz.plugin import http as plugin_http
@@ -129,7 +130,7 @@ def test_unreadable_documents_and_non_finite_numbers():
 def test_files_of_the_package_are_the_ones_served(tmp_path):
     # The default whitelist is the installed package's top-level panel files.
     files = plugin_http.load_static_files()
-    frontend = os.path.join(os.path.dirname(__file__), "..", "frontend")
+    frontend = os.path.join(ROOT, "frontend")
     expected = sorted(
         "/" + name for name in os.listdir(frontend)
         if os.path.splitext(name)[1] in plugin_http.STATIC_TYPES

@@ -17,8 +17,9 @@ from tensorboard.compat.tensorflow_stub import errors as stub_errors
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
 from tb_featureviz.writing import eventfile, logdirs
+from tests import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
 
 PAYLOADS = [
     b"",

@@ -36,6 +36,8 @@ from tb_featureviz.writing import eventfile, logdirs
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 ENOSPC = "OSError: [Errno 28] No space left on device"
 FIRST_WARNING = (f"FeatureVizCallback could not log step 4: {ENOSPC}. Training goes on; pass strict=True to stop "
                  "instead. Later failures are summarised when training ends.")

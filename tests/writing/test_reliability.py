@@ -19,6 +19,8 @@ from tb_featureviz import FeatureVizCallback, FeatureVizLogger
 from tests.eventfiles import read_events, tensors_by_tag
 from tests.models import gradient_image, small_cnn
 
+pytestmark = pytest.mark.backends  # also run in .venv-jax and .venv-torch (.ci/run)
+
 
 def run_dir(tmp_path):
     return os.path.join(tmp_path, "featureviz")
