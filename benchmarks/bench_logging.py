@@ -178,10 +178,15 @@ def main(argv=None):
         print(f"{key:>26}: {value}")
     verdict = "PASS" if figures["ratio_to_forward_pass"] <= 6.0 else "FAIL"
     print(f"{'verdict':>26}: {verdict} (logging / forward pass = {figures['ratio_to_forward_pass']} <= 6)")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(figures, handle, indent=2)
+    write_json(args.json, figures)
     return 0
+
+
+def write_json(path, figures):
+    """Write ``figures`` as JSON to ``path`` (``--json``); nothing when ``path`` is None."""
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=2)
 
 
 if __name__ == "__main__":

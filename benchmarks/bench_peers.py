@@ -38,7 +38,6 @@ tb-featureviz's (every channel) in the same round.
 import argparse
 import contextlib
 import io
-import json
 import os
 import statistics
 import sys
@@ -51,7 +50,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_feature_vis import machine  # noqa: E402 - the benchmarks' shared helpers
-from bench_logging import median_time, xception_setting  # noqa: E402
+from bench_logging import median_time, write_json, xception_setting  # noqa: E402
 
 #: The row the others are compared with.
 OURS = "tb-featureviz, every channel"
@@ -294,9 +293,7 @@ def main(argv=None):
               f"{', '.join(map(str, values['round_ratios']))}")
     for line in lines:
         print(line)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(figures, handle, indent=2)
+    write_json(args.json, figures)
     return 0
 
 

@@ -76,7 +76,7 @@ def _grid_and_record(layer, cls, kind, tiles, source_shape, symmetric):
 
 def write_run(logdir, num_layers, steps, tile_cap):
     """Write the benchmark run; returns the expected provider listing."""
-    from tb_featureviz import metadata
+    from tb_featureviz import names
     from tb_featureviz.writing import summary_writer
     from plugin_fixtures import structure_layer
 
@@ -106,12 +106,12 @@ def write_run(logdir, num_layers, steps, tile_cap):
     for sequence, step in enumerate(range(0, steps * 10, 10)):
         if sequence == 0:
             writer.write_structure(structure, step)
-            expected[("featureviz", RUN, metadata.STRUCTURE_TAG)] = step
+            expected[("featureviz", RUN, names.STRUCTURE_TAG)] = step
         for name, cls, kind, (pngs, width, height, record) in grids:
             writer.write_grid(name, kind, step, pngs, width, height,
                               {**record, "step": step, "sequence": sequence})
-            expected[("images", RUN, metadata.image_tag(name, kind))] = step
-            expected[("featureviz", RUN, metadata.record_tag(name, kind))] = step
+            expected[("images", RUN, names.image_tag(name, kind))] = step
+            expected[("featureviz", RUN, names.record_tag(name, kind))] = step
     writer.close()
     return expected, grids
 

@@ -6,27 +6,44 @@ Example:
     ...     logger.log_filters(model, step=0)
     ...     logger.log_activations(model, "cat.png", step=0)
 
-The public names are imported lazily: the TensorBoard plugin imports this
-package and must not pull in TensorFlow or Keras.
+The public names are imported lazily (:func:`lazy_attributes`): the
+TensorBoard plugin imports this package and must not pull in TensorFlow or
+Keras.
 """
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "FeatureVizLogger": "tb_featureviz.logger",
-    "FeatureVizCallback": "tb_featureviz.callback",
-    "FeatureVisualizer": "tb_featureviz.featurevis.visualizer",
-    "visualize_features": "tb_featureviz.featurevis.visualizer",
-    "CapWarning": "tb_featureviz.render.caps",
-}
+def lazy_attributes(package, table):
+    """``(__getattr__, __all__)`` for a package whose public names load on first use.
 
-__all__ = sorted(_LAZY) + ["__version__"]
+    ``table`` maps each name to the module (relative to ``package``) that
+    defines it, so importing the package imports none of them: the plugin
+    imports this package without TensorFlow or Keras, and the pure modules
+    of a subpackage load without them too.
+
+    Example:
+        >>> getattr_, names = lazy_attributes("json", {"dumps": ""})
+        >>> names, getattr_("dumps")("x")
+        (['dumps'], '"x"')
+    """
+
+    def getattr_(name):
+        module_name = table.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(f"{package}.{module_name}" if module_name else package), name)
+
+    return getattr_, sorted(table)
 
 
-def __getattr__(name):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'tb_featureviz' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module_name), name)
+__getattr__, _PUBLIC = lazy_attributes(__name__, {
+    "FeatureVizLogger": "logger",
+    "FeatureVizCallback": "callback",
+    "FeatureVisualizer": "featurevis.visualizer",
+    "visualize_features": "featurevis.visualizer",
+    "attribute": "attribution.attributor",
+    "CapWarning": "render.caps",
+})
+__all__ = _PUBLIC + ["__version__"]

@@ -81,7 +81,7 @@ def write_synthetic_logs(logdir, steps=12, run="featureviz"):
         dict with the layer names, the steps written and the
         ``LogWriter`` (``log.written`` holds every record).
     """
-    from tb_featureviz import metadata
+    from tb_featureviz import names
 
     layer = pf.structure_layer
     layers = [
@@ -101,7 +101,7 @@ def write_synthetic_logs(logdir, steps=12, run="featureviz"):
     for seq, step in enumerate(all_steps):
         if seq == 0:
             log.structure({"version": 1, "model": "synthetic", "layers": layers}, step)
-        log.grid(metadata.PROBE_LAYER, None, "probe", step, list(probe), source_shape=[2, 16, 16, 3],
+        log.grid(names.PROBE_LAYER, None, "probe", step, list(probe), source_shape=[2, 16, 16, 3],
                  channels=[0], total_channels=1, scale="fixed", value_range=(0, 255), pad=0)
         for position, doc in enumerate(d for d in layers if d["spatial"] and not d["is_model"]):
             name, cls = doc["name"], doc["class"]
@@ -115,9 +115,9 @@ def write_synthetic_logs(logdir, steps=12, run="featureviz"):
                          channels=range(c), total_channels=c, symmetric=True)
             if name == FEATURES_LAYER and step in (all_steps[0], all_steps[-1]):
                 _write_features(log, rng, name, cls, step, c, last=step == all_steps[-1])
-            log.scalar(metadata.scalar_tag(name, "drift/relative_change"),
+            log.scalar(names.scalar_tag(name, "drift/relative_change"),
                        0.01 * seq * (1 + position), step)
-            log.scalar(metadata.scalar_tag(name, "health/dead_fraction"),
+            log.scalar(names.scalar_tag(name, "health/dead_fraction"),
                        float(rng.uniform(0, 0.3)), step)
     log.close()
     return {"layers": [d["name"] for d in layers], "steps": all_steps, "run": run, "log": log}
@@ -185,18 +185,18 @@ def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
 
 def _drift_and_health(logger, model, start, records, step):
     """Write the drift and dead-channel scalars the callback would write."""
-    from tb_featureviz import metadata
+    from tb_featureviz import names
 
     for name, w0 in start.items():
         w = _find_layer(model, name).get_weights()[0]
         change = float(np.linalg.norm(w - w0) / max(np.linalg.norm(w0), 1e-12))
-        logger.log_scalar(metadata.scalar_tag(name, "drift/relative_change"), change, step)
+        logger.log_scalar(names.scalar_tag(name, "drift/relative_change"), change, step)
     for record in records:
         if record.get("sample", 0) != 0 or record["kind"] != "activations":
             continue
         zero = record["stats"]["zero_fraction"]
         dead = sum(1 for z in zero if z is not None and z >= 1.0) / max(len(zero), 1)
-        logger.log_scalar(metadata.scalar_tag(record["layer"], "health/dead_fraction"), dead, step)
+        logger.log_scalar(names.scalar_tag(record["layer"], "health/dead_fraction"), dead, step)
 
 
 def _find_layer(model, qualified):

@@ -25,7 +25,7 @@ import urllib.request
 
 import numpy as np
 
-from tb_featureviz import metadata
+from tb_featureviz import metadata, names
 from tests.ports import free_port
 
 # grids and the writer are imported where logs are written: the no-TensorFlow
@@ -157,11 +157,11 @@ class LogWriter:
 
     def structure(self, document, step):
         self.writer.write_structure(document, step)
-        self.documents[metadata.STRUCTURE_TAG] = step
+        self.documents[names.STRUCTURE_TAG] = step
 
     def events(self, document, step):
-        self.writer.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
-        self.documents[metadata.EVENTS_TAG] = step
+        self.writer.write_json(names.EVENTS_TAG, metadata.create_events_metadata(), document, step)
+        self.documents[names.EVENTS_TAG] = step
 
     def grid(self, layer, cls, kind, step, sample_tiles, **kwargs):
         sequence = self._sequence.get((layer, kind), 0)
@@ -209,7 +209,7 @@ def write_cnn_run(logdir, run="cnn"):
         if step == 0:
             log.structure(CNN_STRUCTURE, step)
             probe = rng.integers(0, 256, size=(2, 1, 8, 8, 3)).astype(np.float32)
-            log.grid(metadata.PROBE_LAYER, None, "probe", step, list(probe),
+            log.grid(names.PROBE_LAYER, None, "probe", step, list(probe),
                      source_shape=[2, 8, 8, 3], channels=[0], total_channels=1,
                      scale="fixed", value_range=(0, 255), pad=0)
         if step == 5:
@@ -232,13 +232,13 @@ def write_cnn_run(logdir, run="cnn"):
             extra = rng.normal(size=(1, 2, 4, 4)).astype(np.float32)
             log.grid("extra", "Conv2D", "activations", step, list(extra),
                      source_shape=[1, 4, 4, 2], channels=[0, 1], total_channels=2)
-            log.scalar(metadata.scalar_tag("conv1", "drift/relative_change"), step / 100, step)
-            log.scalar(metadata.scalar_tag("block/sep", "drift/cosine_mean"),
+            log.scalar(names.scalar_tag("conv1", "drift/relative_change"), step / 100, step)
+            log.scalar(names.scalar_tag("block/sep", "drift/cosine_mean"),
                        float("nan") if step == 10 else 0.5, step)
-        log.scalar(metadata.scalar_tag("conv1", "health/dead_fraction"), 0.25, step)
+        log.scalar(names.scalar_tag("conv1", "health/dead_fraction"), 0.25, step)
         # Neither a featureviz layer series nor a known group: not served.
         log.scalar("loss", 1.0 / (step + 1), step)
-        log.scalar(metadata.scalar_tag("conv1", "other/thing"), 1.0, step)
+        log.scalar(names.scalar_tag("conv1", "other/thing"), 1.0, step)
     log.close()
     return log
 
@@ -335,12 +335,12 @@ def expected_listing(logs):
     out = {}
     for run, log in logs.items():
         for (layer, kind, step) in log.written:
-            for plugin, tag in (("images", metadata.image_tag(layer, kind)),
-                                ("featureviz", metadata.record_tag(layer, kind))):
+            for plugin, tag in (("images", names.image_tag(layer, kind)),
+                                ("featureviz", names.record_tag(layer, kind))):
                 out[(plugin, run, tag)] = max(step, out.get((plugin, run, tag), step))
         for (layer, kind), step in log.extra_steps.items():
-            for plugin, tag in (("images", metadata.image_tag(layer, kind)),
-                                ("featureviz", metadata.record_tag(layer, kind))):
+            for plugin, tag in (("images", names.image_tag(layer, kind)),
+                                ("featureviz", names.record_tag(layer, kind))):
                 out[(plugin, run, tag)] = max(step, out.get((plugin, run, tag), step))
         for tag, step in log.documents.items():
             out[("featureviz", run, tag)] = step

@@ -346,13 +346,14 @@ def test_conv1d_drawn_and_conv3d_reported(tmp_path):
 def test_public_names_resolve_to_their_owners():
     import tb_featureviz
     from tb_featureviz import callback, logger
+    from tb_featureviz.attribution import attributor
     from tb_featureviz.featurevis import visualizer as featurevis
 
     assert tb_featureviz.__all__ == ["CapWarning", "FeatureVisualizer", "FeatureVizCallback", "FeatureVizLogger",
-                                     "visualize_features", "__version__"]
+                                     "attribute", "visualize_features", "__version__"]
     assert (tb_featureviz.FeatureVizLogger, tb_featureviz.FeatureVizCallback, tb_featureviz.CapWarning,
-            tb_featureviz.FeatureVisualizer, tb_featureviz.visualize_features) == (
+            tb_featureviz.FeatureVisualizer, tb_featureviz.visualize_features, tb_featureviz.attribute) == (
         logger.FeatureVizLogger, callback.FeatureVizCallback, caps.CapWarning, featurevis.FeatureVisualizer,
-        featurevis.visualize_features)
+        featurevis.visualize_features, attributor.attribute)
     with pytest.raises(AttributeError, match=r"^module 'tb_featureviz' has no attribute 'Missing'$"):
         tb_featureviz.Missing

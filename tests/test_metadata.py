@@ -1,4 +1,4 @@
-"""tb_featureviz.metadata: builder/parser pairs, the kind tables, and its docstring examples.
+"""tb_featureviz.metadata: builder/parser pairs (its docstring examples run with --doctest-modules).
 
 The image-summary blob (``[width, height, png...]``) is built by
 ``image_blob`` and read by ``parse_image_blob`` / ``image_blob_pngs``; the
@@ -6,7 +6,6 @@ writer and the plugin call them, so a round trip through a real event file
 checks the pair end to end. Error texts are checked exactly.
 """
 
-import doctest
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tb_featureviz import metadata
+from tb_featureviz import metadata, names
 from tb_featureviz.writing import summary_writer
 from tests import ROOT
 from tests.eventfiles import metadata_by_tag, tensors_by_tag
@@ -22,14 +21,9 @@ from tests.eventfiles import metadata_by_tag, tensors_by_tag
 PNGS = [b"\x89PNG\r\n\x1a\n first", b"\x89PNG\r\n\x1a\n second \x00"]
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(metadata)
-    assert result.failed == 0 and result.attempted >= 20
-
-
-def test_metadata_imports_neither_tensorflow_nor_keras():
-    # The plugin imports metadata in a TensorBoard installed without them.
-    code = ("import sys, json; import tb_featureviz.metadata; "
+def test_metadata_and_names_import_neither_tensorflow_nor_keras():
+    # The plugin imports metadata and names in a TensorBoard installed without them.
+    code = ("import sys, json; import tb_featureviz.metadata, tb_featureviz.names; "
             "print(json.dumps(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('tensorflow', 'keras'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
@@ -67,7 +61,7 @@ def test_round_trip_through_an_event_file(tmp_path):
     writer = summary_writer.SummaryWriter(str(tmp_path))
     writer.write_grid("block/conv", "activations", 7, PNGS, 17, 9, {"version": 1})
     writer.close()
-    tag = metadata.image_tag("block/conv", "activations")
+    tag = names.image_tag("block/conv", "activations")
     ((step, value),) = tensors_by_tag(str(tmp_path))[tag]
     assert step == 7 and value.shape == (4,)
     assert metadata.parse_image_blob(value) == (17, 9, PNGS)
@@ -116,40 +110,3 @@ def test_image_blob_errors(width, height, pngs, error, message):
     with pytest.raises(error) as caught:
         metadata.image_blob(width, height, pngs)
     assert str(caught.value) == message
-
-
-# --------------------------------------------------------------------------
-# Kinds and their display names
-
-
-def test_kind_names_and_labels():
-    assert metadata.KINDS == ("activations", "attribution", "features", "filters", "filter_change",
-                              "filters_mosaic", "pointwise")
-    assert dict(metadata.KIND_LABELS) == {
-        "activations": "Activations", "attribution": "Attribution", "features": "Features", "filters": "Filters",
-        "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise",
-    }
-    assert dict(metadata.TILE_LABELS) == {
-        "activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
-        "filter_change": "Filter change",
-    }
-    assert (metadata.ACTIVATIONS_KIND, metadata.ATTRIBUTION_KIND, metadata.FEATURES_KIND, metadata.FILTERS_KIND,
-            metadata.FILTER_CHANGE_KIND, metadata.FILTERS_MOSAIC_KIND, metadata.POINTWISE_KIND) == metadata.KINDS
-    assert metadata.PROBE_KIND not in metadata.KINDS
-
-
-def test_label_tables_are_read_only():
-    with pytest.raises(TypeError):
-        metadata.KIND_LABELS["activations"] = "Maps"
-    with pytest.raises(TypeError):
-        metadata.TILE_LABELS["saliency"] = "Saliency map"
-
-
-def test_kind_label_falls_back_to_the_kind():
-    assert [metadata.kind_label(k) for k in ("pointwise", "saliency", "")] == ["Pointwise", "saliency", ""]
-
-
-def test_feature_visualizer_logs_the_features_kind():
-    from tb_featureviz.featurevis import visualizer
-
-    assert visualizer.KIND is metadata.FEATURES_KIND

@@ -6,24 +6,12 @@ pure numpy; :mod:`.scores` finds the logits and the default layer,
 :mod:`.attributor` puts them together, :mod:`.grids` draws a result as a
 logged grid, and :mod:`.schedule` is the callback's part.
 
-The public names are imported lazily, so the pure modules load without Keras:
-
-    >>> from tb_featureviz.attribution import attribute  # doctest: +SKIP
+Importing this package imports none of them: ``attribute``, ``Attributor``
+and ``AttributionResult`` load on first use (``from tb_featureviz.attribution
+import attribute``), and the pure modules never need Keras.
 """
 
-_LAZY = {
-    "attribute": "attributor",
-    "Attributor": "attributor",
-    "AttributionResult": "attributor",
-}
+from tb_featureviz import lazy_attributes
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'tb_featureviz.attribution' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+__getattr__, __all__ = lazy_attributes(__name__, dict.fromkeys(("attribute", "Attributor", "AttributionResult"),
+                                                               "attributor"))

@@ -69,17 +69,9 @@ class Pass:
 
 
 def make_pass(spec):
-    """The compiled gradient pass for Keras' current backend: ``pass(batch, classes) -> (A, G, logits)``.
-
-    Raises:
-        NotImplementedError: a backend other than tensorflow, jax or torch.
-    """
-    backend = keras.backend.backend()
-    passes = {"tensorflow": _TensorFlowPass, "jax": _JaxPass, "torch": _TorchPass}
-    if backend not in passes:
-        raise NotImplementedError(f"Attribution runs on the tensorflow, jax and torch backends. "
-                                  f"Received: backend {backend!r}")
-    return passes[backend](spec)
+    """``pass(batch, classes) -> (A, G, logits)`` compiled for the current backend (``NotImplementedError`` else)."""
+    return tensors.for_backend({"tensorflow": _TensorFlowPass, "jax": _JaxPass, "torch": _TorchPass},
+                               "Attribution")(spec)
 
 
 class _TensorFlowPass:

@@ -25,7 +25,7 @@ Example:
 
 import numpy as np
 
-from tb_featureviz import jsontext, metadata
+from tb_featureviz import jsontext, names
 from tb_featureviz.render import heatmaps
 from tb_featureviz.render.jobs import GridJob
 
@@ -83,7 +83,7 @@ def attribution_job(result, class_names=None, opacity=heatmaps.OPACITY):
             })
         sample_extra.append({"targets": entries})
     return GridJob(
-        layer=result.layer, class_name=result.class_name, kind=metadata.ATTRIBUTION_KIND, layout="tiles",
+        layer=result.layer, class_name=result.class_name, kind=names.ATTRIBUTION_KIND, layout="tiles",
         samples=list(overlays), channels=list(range(targets)), total_channels=targets,
         source_shape=tuple(result.heatmaps.shape), scale="fixed", value_range=(0.0, 255.0),
         record_extra={"attribution": {

@@ -8,17 +8,16 @@ Score-CAM, a forward pass per channel, is refused here: log it with
 :meth:`tb_featureviz.FeatureVizLogger.log_attributions` outside ``fit``.
 
 Example:
-    >>> schedule = AttributionSchedule("FeatureVizCallback", every=2)
-    >>> [schedule.due(count) for count in (1, 2, 3)]
-    [True, False, True]
+    >>> AttributionSchedule("FeatureVizCallback", every=2, targets="top3").targets
+    'top3'
 """
 
-from tb_featureviz import arguments
 from tb_featureviz.attribution import methods
 from tb_featureviz.attribution import targets as target_lib
+from tb_featureviz.model.training_steps import LoggedStepSchedule
 
 
-class AttributionSchedule:
+class AttributionSchedule(LoggedStepSchedule):
     """Which logged steps get attribution maps of the probe pictures, and how they are made.
 
     Args:
@@ -38,8 +37,7 @@ class AttributionSchedule:
 
     def __init__(self, owner, every=None, method="gradcam", targets="predicted", layer=None, labels=None,
                  class_names=None, preprocess=None):
-        self.owner = owner
-        self.every = arguments.check_count(owner, "attribution_every", every, allow_none=True)
+        super().__init__(owner, "attribution_every", every)
         methods.check_method(method, owner)
         if method not in methods.GRADIENT_METHODS:
             raise ValueError(f"{owner} expects attribution_method in {list(methods.GRADIENT_METHODS)} (Score-CAM "
@@ -50,10 +48,6 @@ class AttributionSchedule:
         self.class_names = class_names
         self.preprocess = preprocess
         self._cache = None
-
-    def due(self, logged_count):
-        """True when the ``logged_count``-th logged step (counting from 1) gets attribution maps."""
-        return self.every is not None and (logged_count - 1) % self.every == 0
 
     def check(self, model, probe_images):
         """Refuse, at the set-up, a model, layer, targets or class names that don't fit (loads the probe)."""

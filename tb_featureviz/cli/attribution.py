@@ -18,10 +18,9 @@ import os
 import re
 import time
 
-from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import SAMPLES, CommandError, check_image_files, check_logdir, size_text, whole_number
-from tb_featureviz.cli.log import check_run_name, size_type, step_type
+from tb_featureviz.cli.log import check_run_name, step_type
 
 NAME = "attribution"
 
@@ -112,10 +111,7 @@ def add_arguments(parser):
                         help="class names: one per line, a JSON list, or a JSON object by class index")
     parser.add_argument("--step", type=step_type, default=0, help="the step to log at (default 0)")
     parser.add_argument("--run", default="featureviz", help="run folder inside --logdir (default featureviz)")
-    parser.add_argument("--weights", metavar="imagenet|none|FILE",
-                        help="weights of a keras.applications model (default imagenet; random where offline)")
-    parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
-                        help="input size of a keras.applications model (default: its ImageNet size)")
+    models.add_application_arguments(parser)
     parser.add_argument("--chunk", type=whole_number(1), default=32, metavar="N",
                         help="channels per Score-CAM forward pass (default 32)")
 
@@ -132,22 +128,11 @@ def run(args, console):
         raise CommandError(f"--labels expects one class index per picture ({len(images)}). "
                            f"Received: {len(args.labels)} labels")
     class_names = read_class_names(args.class_names) if args.class_names else None
-    is_file = models.is_model_path(args.model)
-    if is_file:
-        models.check_model_file(args.model)
-        models.check_file_options(args.model, args.weights, args.image_size)
-
-    choice = backend_lib.choose_backend(args.backend)
-    if choice.note:
-        console.note(choice.note)
-    backend = backend_lib.import_keras(choice, debug=args.debug)
+    backend = models.start_keras(args.model, args, console)
 
     from tb_featureviz import FeatureVizLogger
     from tb_featureviz.attribution.attributor import Attributor
     from tb_featureviz.attribution.grids import check_class_names
-
-    if not is_file:
-        models.find_application(args.model)
 
     def check(model):
         # On the architecture, before any weights are read (see models.load).

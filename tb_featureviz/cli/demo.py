@@ -132,7 +132,7 @@ def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_
     import keras
 
     from tb_featureviz import FeatureVizCallback
-    from tb_featureviz.metadata import FEATURES_KIND
+    from tb_featureviz.names import FEATURES_KIND
 
     started = time.monotonic()
     keras.utils.set_random_seed(0)

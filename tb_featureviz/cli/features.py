@@ -15,7 +15,6 @@ import time
 
 from tb_featureviz import defaults
 
-from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import CommandError, check_logdir, size_text, whole_number
 from tb_featureviz.cli.log import check_run_name, size_type, step_type
@@ -118,32 +117,19 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--step", type=step_type, default=0, help="the step to log at (default 0)")
     parser.add_argument("--run", default="featureviz", help="run folder inside --logdir (default featureviz)")
-    parser.add_argument("--weights", metavar="imagenet|none|FILE",
-                        help="weights of a keras.applications model (default imagenet; random where offline)")
-    parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
-                        help="input size of a keras.applications model (default: its ImageNet size)")
+    models.add_application_arguments(parser)
 
 
 def run(args, console):
     started = time.monotonic()
     check_run_name(args.run)
     check_logdir(args.logdir)
-    is_file = models.is_model_path(args.model)
-    if is_file:
-        models.check_model_file(args.model)
-        models.check_file_options(args.model, args.weights, args.image_size)
     if args.seed < 0:
         raise CommandError(f"--seed expects an int >= 0. Received: {args.seed}")
-
-    choice = backend_lib.choose_backend(args.backend)
-    if choice.note:
-        console.note(choice.note)
-    backend = backend_lib.import_keras(choice, debug=args.debug)
+    backend = models.start_keras(args.model, args, console)
 
     from tb_featureviz import FeatureVizLogger
 
-    if not is_file:
-        models.find_application(args.model)
     with console.phase(f"[1/2] Loading model {args.model} (Keras on {backend})"):
         loaded = models.load(args.model, args.weights, args.image_size, note=console.note,
                              check=lambda model: check_layer(model, args.layer, args.channels))

@@ -16,7 +16,6 @@ import time
 
 from tb_featureviz import defaults
 
-from tb_featureviz.cli import backend as backend_lib
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import (
     SAMPLES, CommandError, WarningSummary, check_image_files, check_logdir, size_text, whole_number,
@@ -114,23 +113,14 @@ def run(args, console):
     check_run_name(args.run)
     check_image_files(images)
     check_logdir(args.logdir)
-    is_file = models.is_model_path(model_value)
-    if is_file:
+    if models.is_model_path(model_value):
         models.check_model_file(model_value)
-        models.check_file_options(model_value, args.weights, args.image_size)
     if args.preprocess is not None and args.preprocess.lower() != "none" and "." not in args.preprocess:
         models.resolve_function(args.preprocess)  # refused before Keras loads
-
-    choice = backend_lib.choose_backend(args.backend)
-    if choice.note:
-        console.note(choice.note)
-    backend = backend_lib.import_keras(choice, debug=args.debug)
+    backend = models.start_keras(model_value, args, console)
 
     from tb_featureviz import FeatureVizLogger
     from tb_featureviz.model.capture import select_step_layers
-
-    if not is_file:
-        models.find_application(model_value)  # an unknown name is refused before any progress line
     if args.preprocess is not None and args.preprocess.lower() != "none":
         custom_preprocess = models.resolve_function(args.preprocess)  # before any weights are fetched
 

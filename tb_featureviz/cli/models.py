@@ -290,3 +290,37 @@ def resolve_function(dotted, flag="--preprocess"):
     if not callable(function):
         raise CommandError(f"{expected}. Received: {dotted!r}, and {module_name} has no function {attribute!r}")
     return function
+
+
+def start_keras(value, args, console):
+    """Check ``--model``'s file and options, then choose and import the Keras backend.
+
+    The checks that need no Keras come first; an unknown application name
+    is refused right after Keras loads, before any progress line.
+
+    Returns:
+        the backend's name.
+    """
+    from tb_featureviz.cli import backend as backend_lib
+
+    is_file = is_model_path(value)
+    if is_file:
+        check_model_file(value)
+        check_file_options(value, args.weights, args.image_size)
+    choice = backend_lib.choose_backend(args.backend)
+    if choice.note:
+        console.note(choice.note)
+    backend = backend_lib.import_keras(choice, debug=args.debug)
+    if not is_file:
+        find_application(value)
+    return backend
+
+
+def add_application_arguments(parser):
+    """``--weights`` and ``--image-size``: how a ``keras.applications`` ``--model`` is built."""
+    from tb_featureviz.cli.log import size_type
+
+    parser.add_argument("--weights", metavar="imagenet|none|FILE",
+                        help="weights of a keras.applications model (default imagenet; random where offline)")
+    parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
+                        help="input size of a keras.applications model (default: its ImageNet size)")

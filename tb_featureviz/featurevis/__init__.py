@@ -12,21 +12,12 @@ The public names are imported lazily, so the pure modules load without Keras:
     >>> from tb_featureviz.featurevis import visualize_features  # doctest: +SKIP
 """
 
-_LAZY = {
+from tb_featureviz import lazy_attributes
+
+__getattr__, __all__ = lazy_attributes(__name__, {
     "FeatureVisualizer": "visualizer",
     "FeatureVisResult": "visualizer",
     "visualize_features": "visualizer",
     "features_job": "visualizer",
     "quality_record": "visualizer",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'tb_featureviz.featurevis' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+})

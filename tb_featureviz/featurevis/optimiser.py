@@ -50,12 +50,8 @@ def make_optimiser(visualizer):
     Raises:
         NotImplementedError: a backend other than tensorflow, jax or torch.
     """
-    backend = keras.backend.backend()
-    optimisers = {"tensorflow": _TensorFlowOptimiser, "jax": _JaxOptimiser, "torch": _TorchOptimiser}
-    if backend not in optimisers:
-        raise NotImplementedError(
-            f"Feature visualization runs on the tensorflow, jax and torch backends. Received: backend {backend!r}")
-    return optimisers[backend](visualizer)
+    implementations = {"tensorflow": _TensorFlowOptimiser, "jax": _JaxOptimiser, "torch": _TorchOptimiser}
+    return tensors.for_backend(implementations, "Feature visualization")(visualizer)
 
 
 class _Optimiser:

@@ -6,18 +6,18 @@ and the grid jobs of a logged step, optimised on the training thread
 compiled optimisers are kept between steps (:class:`VisualizerCache`).
 
 Example:
-    >>> schedule = FeaturesSchedule("FeatureVizCallback", every=2)
-    >>> [schedule.due(count) for count in (1, 2, 3)]
-    [True, False, True]
+    >>> FeaturesSchedule("FeatureVizCallback", every=2, channels=4).channels
+    [0, 1, 2, 3]
 """
 
 import numpy as np
 
 from tb_featureviz import arguments, defaults
 from tb_featureviz.featurevis.cache import VisualizerCache
+from tb_featureviz.model.training_steps import LoggedStepSchedule
 
 
-class FeaturesSchedule:
+class FeaturesSchedule(LoggedStepSchedule):
     """Which logged steps get feature visualizations, of which layers and channels.
 
     Args:
@@ -35,8 +35,7 @@ class FeaturesSchedule:
 
     def __init__(self, owner, every=None, layers=None, channels=defaults.FEATURES_CHANNELS,
                  steps=defaults.CALLBACK_FEATURES_STEPS, size=None, preprocess=None):
-        self.owner = owner
-        self.every = arguments.check_count(owner, "features_every", every, allow_none=True)
+        super().__init__(owner, "features_every", every)
         self.steps = arguments.check_count(owner, "features_steps", steps)
         if isinstance(channels, (int, np.integer)):
             channels = list(range(arguments.check_count(owner, "features_channels", channels)))
@@ -45,10 +44,6 @@ class FeaturesSchedule:
         self.size = arguments.check_count(owner, "features_size", size, allow_none=True)
         self.preprocess = preprocess
         self._cache = VisualizerCache()
-
-    def due(self, logged_count):
-        """True when the ``logged_count``-th logged step (counting from 1) gets visualizations."""
-        return self.every is not None and (logged_count - 1) % self.every == 0
 
     def check(self, model, probe_images):
         """Nothing to check before training: a bad layer fails the first logged step, which is strict."""

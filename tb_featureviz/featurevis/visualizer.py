@@ -39,7 +39,7 @@ import keras
 from tb_featureviz import arguments, defaults, jsontext
 from tb_featureviz.featurevis import objectives, optimiser, parametrization, quality, target
 from tb_featureviz.featurevis import transforms as transform_lib
-from tb_featureviz.metadata import FEATURES_KIND as KIND  # the record kind: metadata owns kind names
+from tb_featureviz.names import FEATURES_KIND as KIND  # the record kind: metadata owns kind names
 from tb_featureviz.model import activations, capture
 from tb_featureviz.model import layers as layer_lib
 from tb_featureviz.render import jobs

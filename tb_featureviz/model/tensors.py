@@ -59,3 +59,23 @@ def variable_array(variable):
         # TensorFlow, whose variables (distributed ones too) convert themselves.
         return np.asarray(variable.numpy())
     return to_numpy(variable.value)
+
+
+def for_backend(implementations, what):
+    """The implementation for Keras' current backend, from ``{"tensorflow": ..., "jax": ..., "torch": ...}``.
+
+    Gradients have no backend-neutral Keras API: feature visualization and
+    attribution each keep one implementation per backend.
+
+    Example:
+        >>> for_backend({keras.backend.backend(): "here"}, "This")
+        'here'
+
+    Raises:
+        NotImplementedError: naming ``what`` and the backend, for any other backend.
+    """
+    backend = keras.backend.backend()
+    if backend not in implementations:
+        raise NotImplementedError(f"{what} runs on the tensorflow, jax and torch backends. "
+                                  f"Received: backend {backend!r}")
+    return implementations[backend]

@@ -43,3 +43,23 @@ class TrainingSteps:
         """The current step, from the optimizer's iterations; remembered as :attr:`step`."""
         self.step = self._fit_start_step + max(0, optimizer_iterations(model) - self._fit_start_iterations)
         return self.step
+
+
+class LoggedStepSchedule:
+    """Every this many logged steps, the first included: what the callback's ``*_every`` arguments mean.
+
+    Example:
+        >>> schedule = LoggedStepSchedule("FeatureVizCallback", "features_every", 2)
+        >>> [schedule.due(count) for count in (1, 2, 3)], LoggedStepSchedule("C", "x_every", None).due(1)
+        ([True, False, True], False)
+    """
+
+    def __init__(self, owner, name, every):
+        from tb_featureviz import arguments
+
+        self.owner = owner
+        self.every = arguments.check_count(owner, name, every, allow_none=True)
+
+    def due(self, logged_count):
+        """True when the ``logged_count``-th logged step (counting from 1) is one; never for ``every=None``."""
+        return self.every is not None and (logged_count - 1) % self.every == 0

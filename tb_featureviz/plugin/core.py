@@ -31,7 +31,7 @@ import urllib.parse
 from tensorboard import errors
 from tensorboard.plugins import base_plugin
 
-from tb_featureviz import jsontext, metadata
+from tb_featureviz import jsontext, metadata, names
 from tb_featureviz.plugin import documents, http, reader
 
 #: Tab title in TensorBoard's plugin bar.
@@ -176,6 +176,9 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             raise http.not_found(f"No sample {sample} for {what} at step {step}: it has {num_samples} sample(s)")
         entry = entries[sample]
         document = {k: v for k, v in record.items() if k != "samples"}
+        # A sample's own keys (an attribution grid's `targets`) come along;
+        # they never replace the record's keys or those set below.
+        document.update((k, v) for k, v in entry.items() if k not in document)
         document.update(
             step=step,
             lo=entry.get("lo"),
@@ -240,7 +243,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             return {
                 kind: {"steps": sorted(kinds[kind].images), "samples": kinds[kind].samples(),
                        "written": kinds[kind].written()}
-                for kind in metadata.ordered_kinds(kinds)
+                for kind in names.ordered_kinds(kinds)
             }
 
         structure = index.structure or {}
@@ -252,7 +255,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         # written, or logged by name only) follow, never dropped.
         extra = sorted(
             (s.record_tag, layer) for (layer, _), s in index.series.items()
-            if layer not in seen and not metadata.is_reserved_layer(layer)
+            if layer not in seen and not names.is_reserved_layer(layer)
         )
         for _, layer in extra:
             if layer in seen:
@@ -265,7 +268,7 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
                 "has_weights": None, "is_model": False, "kinds": kinds_of(layer),
             })
 
-        probe = index.series.get((metadata.PROBE_LAYER, metadata.PROBE_KIND))
+        probe = index.series.get((names.PROBE_LAYER, names.PROBE_KIND))
         all_steps, dropped = set(), False
         for s in index.series.values():
             all_steps.update(s.images)
@@ -275,13 +278,13 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             "model": documents.structure_model(structure),
             "layers": layers,
             "probe": None if probe is None else {
-                "layer": metadata.PROBE_LAYER, "kind": metadata.PROBE_KIND,
+                "layer": names.PROBE_LAYER, "kind": names.PROBE_KIND,
                 "steps": sorted(probe.images), "samples": probe.samples(),
             },
             "steps": sorted(all_steps),
             "events": index.events,
             "sampling": {**self.sample_limits, "dropped": dropped},
             # The panel keeps no kind names of its own: it shows these.
-            "kind_labels": dict(metadata.KIND_LABELS),
-            "tile_labels": dict(metadata.TILE_LABELS),
+            "kind_labels": dict(names.KIND_LABELS),
+            "tile_labels": dict(names.TILE_LABELS),
         }

@@ -31,7 +31,7 @@ import time
 
 from tensorboard.data import provider
 
-from tb_featureviz import metadata
+from tb_featureviz import metadata, names
 from tb_featureviz.plugin import documents
 from tb_featureviz.plugin.http import not_found
 
@@ -132,7 +132,7 @@ def _value_size(value):
 
 def _image_tag_of(content, layer, kind):
     image_tag = content.get("image_tag")
-    return image_tag if isinstance(image_tag, str) else metadata.image_tag(layer, kind)
+    return image_tag if isinstance(image_tag, str) else names.image_tag(layer, kind)
 
 
 class RunReader:
@@ -189,7 +189,7 @@ class RunReader:
             if what == metadata.CONTENT_RECORD:
                 layer, kind = content.get("layer"), content.get("kind")
                 if not (isinstance(layer, str) and isinstance(kind, str)):
-                    layer, kind = metadata.parse_record_tag(tag) or (None, None)
+                    layer, kind = names.parse_record_tag(tag) or (None, None)
                 if layer is not None:
                     records[tag] = Series(layer, kind, tag, _image_tag_of(content, layer, kind), fingerprint(ts))
             elif what in (metadata.CONTENT_STRUCTURE, metadata.CONTENT_EVENTS):
@@ -245,7 +245,7 @@ class RunReader:
             recent = self._located.get(key)
         if recent is not None and time.monotonic() - recent[0] < LOCATE_FRESH_SECONDS:
             return recent[1]
-        tag = metadata.record_tag(layer, kind)
+        tag = names.record_tag(layer, kind)
         ts = self._provider.list_tensors(
             ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, run_tag_filter=_run_filter(run, [tag]),
         ).get(run, {}).get(tag)
@@ -324,7 +324,7 @@ class RunReader:
         listing = self._provider.list_scalars(
             ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN_NAME, run_tag_filter=_run_filter(run)
         ).get(run, {})
-        wanted = {tag: parsed for tag in listing if (parsed := metadata.parse_scalar_tag(tag)) is not None}
+        wanted = {tag: parsed for tag in listing if (parsed := names.parse_scalar_tag(tag)) is not None}
         if not wanted:
             return {}
         data = self._provider.read_scalars(

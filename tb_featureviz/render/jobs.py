@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from tb_featureviz import jsontext, metadata
+from tb_featureviz import jsontext, names
 from tb_featureviz.render import grids, kernels, png, stats
 from tb_featureviz.render.caps import cap_job, kept_channels
 
@@ -146,10 +146,10 @@ def filter_change_jobs(layer_name, layer_class, current, initial, *, max_channel
     change = {name: np.asarray(current[name], np.float32) - np.asarray(initial[name], np.float32)
               for name in current}
     return [
-        dataclasses.replace(job, kind=metadata.FILTER_CHANGE_KIND, scale="layer")
+        dataclasses.replace(job, kind=names.FILTER_CHANGE_KIND, scale="layer")
         for job in kernel_jobs(layer_name, layer_class, change, max_channels=max_channels,
                                max_mosaic_tiles=max_mosaic_tiles, groups=groups)
-        if job.kind == metadata.FILTERS_KIND
+        if job.kind == names.FILTERS_KIND
     ]
 
 
@@ -160,7 +160,7 @@ def activation_job(layer_name, class_name, feature_maps, *, scale="channel", val
     """
     total = feature_maps.shape[-1]
     return GridJob(
-        layer=layer_name, class_name=class_name, kind=metadata.ACTIVATIONS_KIND, layout="tiles",
+        layer=layer_name, class_name=class_name, kind=names.ACTIVATIONS_KIND, layout="tiles",
         samples=[np.moveaxis(sample, -1, 0) for sample in feature_maps],  # views: [C, H, W]
         channels=list(range(total)), total_channels=total, source_shape=tuple(feature_maps.shape),
         scale=scale, value_range=value_range,
@@ -170,7 +170,7 @@ def activation_job(layer_name, class_name, feature_maps, *, scale="channel", val
 def probe_job(display):
     """The job drawing the probe images themselves (uint8 ``[N, H, W, 1 or 3]``)."""
     return GridJob(
-        layer=metadata.PROBE_LAYER, class_name="Probe", kind=metadata.PROBE_KIND, layout="tiles",
+        layer=names.PROBE_LAYER, class_name="Probe", kind=names.PROBE_KIND, layout="tiles",
         samples=[image[None] if image.shape[-1] == 3 else image[None, ..., 0] for image in display],
         channels=[0], total_channels=1, source_shape=tuple(display.shape),
         scale="fixed", value_range=(0.0, 255.0),

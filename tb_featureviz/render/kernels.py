@@ -32,7 +32,7 @@ import dataclasses
 
 import numpy as np
 
-from tb_featureviz import metadata
+from tb_featureviz import names
 
 #: Largest number of (input, output) slices drawn in one mosaic by default.
 DEFAULT_MAX_MOSAIC_TILES = 4096
@@ -117,20 +117,20 @@ def _per_output(kernel_hw_in_out, channels, max_mosaic_tiles, groups=1):
     cin = full.shape[2]
     kernel = full if channels is None else full[..., kept]
     if kh == 1 and kw == 1:
-        return [_matrix(metadata.FILTERS_KIND, full[0, 0], shape, channels)]
+        return [_matrix(names.FILTERS_KIND, full[0, 0], shape, channels)]
     if cin == 3:
         # One RGB tile per filter: the kernel's three input planes are colours.
         rgb = np.moveaxis(kernel, 3, 0)  # [out, kh, kw, 3]
-        return [TileSet(metadata.FILTERS_KIND, rgb, "tiles", kept, cout, source_shape=tuple(shape))]
+        return [TileSet(names.FILTERS_KIND, rgb, "tiles", kept, cout, source_shape=tuple(shape))]
     # The filter's response to an input that is equal in every channel it reads.
     own = kernel_hw_in_out if channels is None else kernel_hw_in_out[..., kept]
     mean = np.moveaxis(own.mean(axis=2), 2, 0)  # [out, kh, kw]
-    sets = [TileSet(metadata.FILTERS_KIND, mean, "tiles", kept, cout, source_shape=tuple(shape))]
+    sets = [TileSet(names.FILTERS_KIND, mean, "tiles", kept, cout, source_shape=tuple(shape))]
     if cin > 1:
         rows = max(1, min(cin, max_mosaic_tiles // max(1, len(kept))))
         slices = np.transpose(kernel[:, :, :rows, :], (2, 3, 0, 1))  # [in, out, kh, kw]
         sets.append(TileSet(
-            kind=metadata.FILTERS_MOSAIC_KIND,
+            kind=names.FILTERS_MOSAIC_KIND,
             tiles=slices.reshape(rows * len(kept), kh, kw),
             layout="mosaic",
             channels=kept,
@@ -148,7 +148,7 @@ def _depthwise_tiles(depthwise, channels):
     total = cin * mult
     kept = list(range(total)) if channels is None else list(channels)
     tiles = stacked if channels is None else stacked[kept]
-    return TileSet(metadata.FILTERS_KIND, tiles, "tiles", kept, total, source_shape=tuple(depthwise.shape))
+    return TileSet(names.FILTERS_KIND, tiles, "tiles", kept, total, source_shape=tuple(depthwise.shape))
 
 
 def conv2d(kernels, channels=None, max_mosaic_tiles=DEFAULT_MAX_MOSAIC_TILES, groups=1):
@@ -169,7 +169,7 @@ def separable_conv2d(kernels, channels=None, max_mosaic_tiles=None, groups=1):
     return [
         _depthwise_tiles(kernels["depthwise_kernel"], channels),
         # Channel caps apply to the depthwise tiles; the matrix is one image.
-        _matrix(metadata.POINTWISE_KIND, pointwise[0, 0], pointwise.shape),
+        _matrix(names.POINTWISE_KIND, pointwise[0, 0], pointwise.shape),
     ]
 
 
@@ -180,7 +180,7 @@ def conv1d(kernels, channels=None, max_mosaic_tiles=None, groups=1):
     kept = list(range(cout)) if channels is None else list(channels)
     # One tile per output filter: a row per input channel, a column per tap.
     tiles = np.transpose(kernel[..., kept] if channels is not None else kernel, (2, 1, 0))
-    return [TileSet(metadata.FILTERS_KIND, tiles, "tiles", kept, cout, source_shape=tuple(kernel.shape))]
+    return [TileSet(names.FILTERS_KIND, tiles, "tiles", kept, cout, source_shape=tuple(kernel.shape))]
 
 
 def _conv_filters(name, kernel):

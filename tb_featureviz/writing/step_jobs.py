@@ -19,7 +19,7 @@ Example:
 
 import dataclasses
 
-from tb_featureviz import metadata
+from tb_featureviz import names
 from tb_featureviz.render import caps, jobs, kernels
 from tb_featureviz.scalars import drift, health
 
@@ -56,7 +56,7 @@ def drift_scalars(layer_name, layer_class, current, initial):
         ['featureviz/c/drift/cosine_mean', 'featureviz/c/drift/cosine_min', 'featureviz/c/drift/relative_change']
     """
     summary = drift.drift_summary(layer_class, current, initial)
-    return {metadata.scalar_tag(layer_name, "drift/" + name): summary[name] for name in drift.DRIFT_NAMES}
+    return {names.scalar_tag(layer_name, "drift/" + name): summary[name] for name in drift.DRIFT_NAMES}
 
 
 def health_scalars(activation_jobs):
@@ -67,10 +67,10 @@ def health_scalars(activation_jobs):
     """
     scalars = {}
     for job in activation_jobs:
-        if job.kind == metadata.ACTIVATIONS_KIND:
+        if job.kind == names.ACTIVATIONS_KIND:
             fractions = health.channel_health(job.samples)
             for name in health.HEALTH_NAMES:
-                scalars[metadata.scalar_tag(job.layer, "health/" + name)] = fractions[name]
+                scalars[names.scalar_tag(job.layer, "health/" + name)] = fractions[name]
     return scalars
 
 

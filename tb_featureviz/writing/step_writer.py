@@ -21,7 +21,7 @@ Example:
 import threading
 import warnings
 
-from tb_featureviz import arguments, metadata, reporting
+from tb_featureviz import arguments, metadata, names, reporting
 from tb_featureviz.render import records as record_lib
 from tb_featureviz.render import kernels
 from tb_featureviz.render.drawing import GridDrawer
@@ -119,13 +119,13 @@ class StepWriter:
         if events:
             document = {"version": metadata.FORMAT_VERSION,
                         "events": [{"step": step, **event} for event in events]}
-            self.summaries.write_json(metadata.EVENTS_TAG, metadata.create_events_metadata(), document, step)
+            self.summaries.write_json(names.EVENTS_TAG, metadata.create_events_metadata(), document, step)
         if structure is not None:
             self.summaries.write_structure({"version": metadata.FORMAT_VERSION, **structure[1]()}, step)
         sequence = dict(self._sequence)
         records = []
         for grid in drawn:
-            tag = metadata.image_tag(grid.job.layer, grid.job.kind)
+            tag = names.image_tag(grid.job.layer, grid.job.kind)
             header = record_lib.record_header(grid, step, sequence.get(tag, 0))
             self.summaries.write_grid(grid.job.layer, grid.job.kind, step, grid.pngs, max(header["width"], 1),
                                       max(header["height"], 1), record_lib.record_text(header, grid))

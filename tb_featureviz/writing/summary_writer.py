@@ -18,7 +18,7 @@ import time
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tb_featureviz.writing import eventfile, logdirs
-from tb_featureviz import jsontext, metadata
+from tb_featureviz import jsontext, metadata, names
 
 
 def _string_tensor(values):
@@ -121,7 +121,7 @@ class SummaryWriter:
             record: the record describing the pixels: a JSON-serialisable
                 dict, or its JSON text already encoded.
         """
-        image_tag = metadata.image_tag(layer, kind)
+        image_tag = names.image_tag(layer, kind)
         text = (record if isinstance(record, str) else jsontext.dumps(record)).encode("utf-8")
         blob = metadata.image_blob(width, height, pngs)
         self._write(
@@ -131,7 +131,7 @@ class SummaryWriter:
             step,
         )
         self._write(
-            metadata.record_tag(layer, kind),
+            names.record_tag(layer, kind),
             _scalar_string_tensor(text),
             lambda: metadata.create_record_metadata(layer, kind, image_tag),
             step,
@@ -146,7 +146,7 @@ class SummaryWriter:
 
     def write_structure(self, structure, step):
         """Write the model-structure document (once per run)."""
-        self.write_json(metadata.STRUCTURE_TAG, metadata.create_structure_metadata(), structure, step)
+        self.write_json(names.STRUCTURE_TAG, metadata.create_structure_metadata(), structure, step)
 
     def write_scalar(self, tag, value, step):
         """Write a standard scalar summary, shown by the Scalars dashboard."""

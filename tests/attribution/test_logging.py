@@ -103,11 +103,11 @@ def test_errors_come_before_anything_is_written(tmp_path, call, error, text):
 def test_a_regression_model_is_not_a_classifier():
     inputs = keras.Input((8, 8, 3))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="regression")(x))
     with pytest.raises(ValueError) as raised:
         Attributor(model)
     assert str(raised.value) == ("attribute expects a classification model: one output of class scores "
-                                 "[batch, classes]. Received: output shape (None, 1) from layer 'dense'")
+                                 "[batch, classes]. Received: output shape (None, 1) from layer 'regression'")
 
 
 def fit_with_attribution(tmp_path, **options):

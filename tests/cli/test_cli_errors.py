@@ -81,24 +81,17 @@ def test_log_model_path_that_does_not_exist(files):
     assert_error(result, 2, f"{LOG}{MODEL_EXPECTED}Received: {missing!r}, a file that does not exist")
 
 
-def test_log_model_file_that_is_not_a_keras_archive(files):
-    bad = files / "bad.keras"
+@pytest.mark.parametrize("name,expected", [
+    ("bad.keras", "--model expects a .keras file (a zip archive written by model.save). Received: {path!r}, "
+                  "which is not a zip archive"),
+    ("bad.h5", "--model expects an .h5 file in HDF5 format (written by model.save). Received: {path!r}, "
+               "which is not an HDF5 file"),
+])
+def test_log_model_file_of_the_wrong_format(files, name, expected):
+    bad = files / name
     bad.write_text("junk")
     result = run_cli("log", "--model", bad, "--logdir", files / "logs")
-    assert_error(result, 2, (
-        f"{LOG}--model expects a .keras file (a zip archive written by model.save). Received: {str(bad)!r}, "
-        "which is not a zip archive"
-    ))
-
-
-def test_log_h5_file_that_is_not_hdf5(files):
-    bad = files / "bad.h5"
-    bad.write_text("junk")
-    result = run_cli("log", "--model", bad, "--logdir", files / "logs")
-    assert_error(result, 2, (
-        f"{LOG}--model expects an .h5 file in HDF5 format (written by model.save). Received: {str(bad)!r}, "
-        "which is not an HDF5 file"
-    ))
+    assert_error(result, 2, LOG + expected.format(path=str(bad)))
 
 
 def test_log_model_file_that_does_not_load(files):
@@ -110,14 +103,6 @@ def test_log_model_file_that_does_not_load(files):
     assert_error(result, 2, (
         f"{LOG}--model expects a model file keras.saving.load_model can load. Received: {str(bad)!r} "
         "(KeyError: \"There is no item named 'config.json' in the archive\")"
-    ))
-
-
-def test_log_unknown_application_name(files):
-    result = run_cli("log", "--model", "xceptoin", "--logdir", files / "logs")
-    assert_error(result, 2, (
-        f"{LOG}{MODEL_EXPECTED}Received: 'xceptoin', which is neither an existing file nor a keras.applications "
-        "name. Closest names: xception, inceptionv3."
     ))
 
 
@@ -142,20 +127,20 @@ def test_misspelt_layer_of_an_application_costs_no_weights(files, command):
                             f"{XCEPTION_CLOSE}")
 
 
-def test_features_channels_out_of_range_cost_no_weights(files):
-    result = run_cli("features", "--layer", "block1_conv1", "--channels", "0-3,30-40", "--logdir", files / "logs")
-    assert_error(result, 2, (
-        f"{FEATURES}--channels expects channels 0-31 of layer 'block1_conv1' (it has 32). "
-        "Received: 0-3,30-40 (32-40 out of range)"
-    ))
-
-
-def test_features_pattern_of_several_layers(files):
-    result = run_cli("features", "--layer", "block14_sep*", "--logdir", files / "logs")
-    assert_error(result, 2, (
-        f"{FEATURES}--layer expects one layer. Received: 'block14_sep*', which selects ['block14_sepconv1', "
-        "'block14_sepconv1_bn', 'block14_sepconv1_act', 'block14_sepconv2', 'block14_sepconv2_bn', '... 1 more']"
-    ))
+@pytest.mark.parametrize("args,message", [
+    (["log", "--model", "xceptoin"],
+     f"{LOG}{MODEL_EXPECTED}Received: 'xceptoin', which is neither an existing file nor a keras.applications "
+     "name. Closest names: xception, inceptionv3."),
+    # Checked on the architecture: no weights are read first.
+    (["features", "--layer", "block1_conv1", "--channels", "0-3,30-40"],
+     f"{FEATURES}--channels expects channels 0-31 of layer 'block1_conv1' (it has 32). "
+     "Received: 0-3,30-40 (32-40 out of range)"),
+    (["features", "--layer", "block14_sep*"],
+     f"{FEATURES}--layer expects one layer. Received: 'block14_sep*', which selects ['block14_sepconv1', "
+     "'block14_sepconv1_bn', 'block14_sepconv1_act', 'block14_sepconv2', 'block14_sepconv2_bn', '... 1 more']"),
+], ids=["unknown-application", "channels-out-of-range", "pattern-of-several-layers"])
+def test_application_input_errors(files, args, message):
+    assert_error(run_cli(*args, "--logdir", files / "logs"), 2, message)
 
 
 def test_features_channels_of_a_model_file(files, model_path):

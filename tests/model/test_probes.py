@@ -63,24 +63,18 @@ def test_an_empty_file_is_refused_by_name(tmp_path):
         load_probe(str(path), INPUT_SHAPE)
 
 
-def test_a_png_with_a_bad_data_crc_is_refused(tmp_path):
+@pytest.mark.parametrize("chunk,received", [
     # Decoding alone never checks the CRC of the image data chunk: PIL would
     # hand back the picture. verify() does.
+    (b"IDAT", "a damaged or unreadable image (SyntaxError: broken PNG file (bad header checksum in b'IDAT'))"),
+    (b"IHDR", "a file PIL cannot identify as any image format"),
+], ids=["data", "header"])
+def test_a_png_with_a_bad_crc_is_refused(tmp_path, chunk, received):
     data = bytearray(png_bytes(tmp_path, picture()))
-    data[chunk_end(data, b"IDAT")] ^= 0xFF
+    data[chunk_end(data, chunk)] ^= 0xFF
     path = tmp_path / "bad_crc.png"
     path.write_bytes(bytes(data))
-    received = "a damaged or unreadable image (SyntaxError: broken PNG file (bad header checksum in b'IDAT'))"
     with pytest.raises(ValueError, match=not_readable(path, received)):
-        load_probe(str(path), INPUT_SHAPE)
-
-
-def test_a_png_with_a_bad_header_crc_is_refused(tmp_path):
-    data = bytearray(png_bytes(tmp_path, picture()))
-    data[chunk_end(data, b"IHDR")] ^= 0xFF
-    path = tmp_path / "bad_header.png"
-    path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=not_readable(path, "a file PIL cannot identify as any image format")):
         load_probe(str(path), INPUT_SHAPE)
 
 

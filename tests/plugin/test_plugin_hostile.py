@@ -16,7 +16,7 @@ from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
 from tb_featureviz.writing import eventfile
-from tb_featureviz import metadata
+from tb_featureviz import metadata, names
 from tests import plugin_fixtures as pf
 
 LOADERS = [pytest.param(False, id="load_fast=false"), pytest.param(True, id="load_fast=true")]
@@ -79,8 +79,8 @@ def write_hostile_logs(logdir):
             log.writer.write_grid("conv", "activations", 1, pngs, record["width"], record["height"], record)
             log.close()
             # A later file of the same run: step 1's record again, now malformed.
-            write_raw(os.path.join(logdir, name), metadata.record_tag("conv", "activations"), tensor,
-                      metadata.create_record_metadata("conv", "activations", metadata.image_tag("conv", "activations")),
+            write_raw(os.path.join(logdir, name), names.record_tag("conv", "activations"), tensor,
+                      metadata.create_record_metadata("conv", "activations", names.image_tag("conv", "activations")),
                       1)
         log.extra_steps[("conv", "activations")] = 1
     # An image summary too short to hold a PNG (its width only) at step 1,
@@ -91,10 +91,10 @@ def write_hostile_logs(logdir):
     record = dict(record, step=1, sequence=1)
     with eventfile.EventFileWriter(os.path.join(logdir, "image_short")) as writer:
         for tag, tensor, summary_metadata in (
-            (metadata.image_tag("conv", "activations"), string_tensor([b"2"], [1]),
+            (names.image_tag("conv", "activations"), string_tensor([b"2"], [1]),
              metadata.create_image_metadata("conv", "activations")),
-            (metadata.record_tag("conv", "activations"), string_tensor([json.dumps(record).encode()], []),
-             metadata.create_record_metadata("conv", "activations", metadata.image_tag("conv", "activations"))),
+            (names.record_tag("conv", "activations"), string_tensor([json.dumps(record).encode()], []),
+             metadata.create_record_metadata("conv", "activations", names.image_tag("conv", "activations"))),
         ):
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=summary_metadata)
             event = event_pb2.Event(wall_time=time.time(), step=1, summary=summary_pb2.Summary(value=[value]))
