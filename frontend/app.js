@@ -4,6 +4,7 @@
 // reach their panes through layerpanes.js.
 
 import {Api} from './api.js';
+import {AttributionPanel} from './attributionpanel.js';
 import {el, notice, replace} from './dom.js';
 import {downloadGrid} from './export.js';
 import {isRgb} from './colormap.js';
@@ -40,7 +41,10 @@ export class App {
     this.panes = new LayerPanes({api: this.api, model: this.model, view: this.layerView,
       showSteps: (steps, step) => this.showSteps(steps, step),
       onDrawn: (grid) => this.toolbar.setColourless(isRgb(grid)),
-      onSettled: () => this.renderChannel()});
+      onSettled: () => {
+        this.renderChannel();
+        this.renderAttribution();
+      }});
     bindKeys({
       channelOpen: () => this.channel.isOpen(),
       closeChannel: () => this.closeChannel(),
@@ -60,7 +64,9 @@ export class App {
       onReload: () => this.start(true),
     });
     this.layerList = new LayerList({onSelect: (name) => this.setLayer(name)});
-    this.layerView = new LayerView({
+    this.attribution = new AttributionPanel({api: this.api, onTarget: (cls) => this.setTarget(cls),
+      onStep: (step) => this.setStep(step), onKind: (kind) => this.setKind(kind)});
+    this.layerView = new LayerView({attribution: this.attribution.view,
       onKind: (kind) => this.setKind(kind),
       onSample: (sample) => this.setSample(sample),
       onStep: (step) => this.setStep(step),
@@ -263,6 +269,14 @@ export class App {
     this.panes.load();
   }
 
+  /** @param {?number} cls  the target class to show (null: none named) */
+  setTarget(cls) {
+    if (cls == null) delete this.state.target;
+    else this.state.target = cls;
+    this.model.commit();
+    this.renderAttribution();
+  }
+
   /** @param {string} cmap */
   setCmap(cmap) {
     this.state.cmap = cmap;
@@ -303,6 +317,7 @@ export class App {
     if (!kinds.length) {
       this.layerView.showNothingLogged(layer.name);
       this.channel.hide();
+      this.renderAttribution();
       this.model.commit();
       this.panes.showProbe(() => true);  // no grid load follows to supersede it
       return;
@@ -340,7 +355,7 @@ export class App {
    * @param {number} tile
    */
   openTile(grid, tile) {
-    if (!this.model.openChannel(channelAt(grid, tile))) return;
+    if (this.attribution.selects(grid, tile) || !this.model.openChannel(channelAt(grid, tile))) return;
     this.model.commit();
     this.renderChannel();
     this.channel.element.focus({preventScroll: true});
@@ -358,6 +373,13 @@ export class App {
     if (!shown) return;
     const next = nextTile(shown.grid, this.state.channel ?? null, this.state.input, delta);
     if (next >= 0) this.openTile(shown.grid, next);
+  }
+
+  renderAttribution() {
+    const {run, layer, kind, sample, target} = this.state;
+    this.attribution.render({shown: this.panes.shown, run, layer, kind, sample, target,
+      layerInfo: this.model.layer(), probe: this.model.doc && this.model.doc.probe,
+      kindLabel: (k) => this.model.kindLabel(k)});
   }
 
   renderChannel() {

@@ -4,6 +4,7 @@
 // downloads. Which channel is open is the controller's state; this module
 // only turns it into what the view shows.
 
+import {isAttribution} from './attribution.js';
 import {ChannelView} from './channelview.js';
 import {STATS_COLUMNS, channelStatsRow, downloadBlob, downloadCanvas, fileName, gridNameParts,
   toCsv} from './export.js';
@@ -73,14 +74,15 @@ export class ChannelPanel {
 
   /**
    * Show the open channel, or hide the panel when none is open or the
-   * shown grid lacks it.
+   * shown grid lacks it (an attribution grid's tiles are target classes,
+   * not channels).
    *
    * @param {OpenChannel} open
    */
   render(open) {
     const current = this.latest.start();
     this.open = null;
-    if (open.channel == null || !open.shown) {
+    if (open.channel == null || !open.shown || isAttribution(open.shown.grid)) {
       this.view.hide();
       return;
     }

@@ -19,8 +19,13 @@ export const NONFINITE_RGB = [255, 0, 255];
 
 /** @typedef {[number, number, number]} Rgb */
 
-/** @type {Array<[number, Rgb]>} viridis, sampled from matplotlib's table */
-const VIRIDIS_STOPS = [
+/**
+ * viridis, sampled from matplotlib's table; the writer's heatmaps
+ * (tb_featureviz/render/heatmaps.py) and attribution.js use the same stops.
+ *
+ * @type {Array<[number, Rgb]>}
+ */
+export const VIRIDIS_STOPS = [
   [0.0, [68, 1, 84]], [0.125, [72, 40, 120]], [0.25, [62, 73, 137]],
   [0.375, [49, 104, 142]], [0.5, [38, 130, 142]], [0.625, [31, 158, 137]],
   [0.75, [53, 183, 121]], [0.875, [110, 206, 88]], [1.0, [253, 231, 37]],

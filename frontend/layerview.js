@@ -1,10 +1,14 @@
 // View: the grid view of the selected layer, assembled from its parts: the
 // layer head with the kind tabs, the probe image picker, the step bar, a
 // message line, and three grid panes (the probe image, the selected run's
-// grid and the compared run's grid beside it). Layout and drawing only;
-// the controller decides what each part shows.
+// grid and the compared run's grid beside it), with the attribution view
+// (attributionview.js) beside the probe image and its link to the feature
+// maps under the step bar. Layout and drawing only; the controller decides
+// what each part shows.
 
+import {describeTarget} from './attribution.js';
 import {el, notice, replace} from './dom.js';
+import {describeWithQuality} from './features.js';
 import {GridPane} from './gridview.js';
 import {LayerHead} from './layerhead.js';
 import {SamplePicker} from './samplepicker.js';
@@ -21,16 +25,20 @@ import {StepBar} from './steps.js';
  * @property {function(GridDoc, number): void} onTile   a tile of a run's grid was clicked
  * @property {function(HTMLCanvasElement, GridDoc): void} onExportGrid   download the
  *     selected run's grid as drawn
+ * @property {import('./attributionview.js').AttributionView} attribution   placed here,
+ *     filled by its panel
  */
 
 /** The grid view. */
 export class LayerView {
   /** @param {LayerViewActions} actions */
-  constructor({onKind, onSample, onStep, onTile, onExportGrid}) {
+  constructor({onKind, onSample, onStep, onTile, onExportGrid, attribution}) {
     this.head = new LayerHead({onKind});
     this.samples = new SamplePicker({onPick: onSample});
     this.stepBar = new StepBar({onChange: onStep});
-    this.pane = new GridPane({onTile, onExport: onExportGrid});
+    // An attribution grid's tiles are target classes, named so.
+    this.pane = new GridPane({onTile, onExport: onExportGrid,
+      describe: (grid, tile, x, y) => describeTarget(grid, tile) ?? describeWithQuality(grid, tile, x, y)});
     this.pane.element.classList.add('fv-main-pane');
     this.comparePane = new GridPane({onTile});
     this.comparePane.element.classList.add('fv-compare-pane');
@@ -45,8 +53,9 @@ export class LayerView {
     this.head.element,
     this.samples.element,
     this.stepBar.element,
+    attribution.link,
     this.message,
-    el('div', {className: 'fv-panes'}, this.probePane.element,
+    el('div', {className: 'fv-panes'}, this.probePane.element, attribution.element,
         // The compared run's grid shares the row with the selected run's.
         el('div', {className: 'fv-pair'}, this.pane.element, this.comparePane.element)));
   }

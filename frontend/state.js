@@ -20,6 +20,7 @@
  * @property {number} [sample]
  * @property {number} [channel]   channel index (tiles), output filter (mosaic)
  * @property {number} [input]     input channel (mosaic layout)
+ * @property {number} [target]    the attribution view's target class
  * @property {string} [cmap]
  * @property {string} [zoom]      'auto', 'fit' or a number
  * @property {string} [compare]   second run shown side by side
@@ -27,9 +28,9 @@
  */
 
 /** Keys kept in the hash, in the order they are written. */
-export const KEYS = ['run', 'layer', 'kind', 'step', 'sample', 'channel', 'input',
+export const KEYS = ['run', 'layer', 'kind', 'step', 'sample', 'channel', 'input', 'target',
   'cmap', 'zoom', 'compare', 'view'];
-const NUMERIC = new Set(['step', 'sample', 'channel', 'input']);
+const NUMERIC = new Set(['step', 'sample', 'channel', 'input', 'target']);
 const PARENT_PREFIX = 'fv-';
 const PLUGIN_TAB = 'featureviz';
 
