@@ -34,8 +34,9 @@ What it writes, and when:
   channel of the layer's feature maps, not only the ones drawn.
 * **Events** (``featureviz/_events``): layers that became trainable or
   frozen since the previous ``fit`` call (or logged step).
-* On request, **feature visualizations** (``features_every``) and
-  **attribution maps** of the probe pictures (``attribution_every``).
+* On request, **feature visualizations** (``features_every``),
+  **attribution maps** of the probe pictures (``attribution_every``) and
+  **dataset examples** over a data set (``examples_every``).
 
 Everything is written through the logger's own event file, never the
 default ``tf.summary`` writer, so it stays out of the runs of Keras'
@@ -66,6 +67,7 @@ import keras
 
 from tb_featureviz import arguments, defaults
 from tb_featureviz.attribution.schedule import AttributionSchedule
+from tb_featureviz.examples.schedule import ExamplesSchedule
 from tb_featureviz.failures import FailurePolicy
 from tb_featureviz.featurevis.schedule import FeaturesSchedule
 from tb_featureviz.logger import FeatureVizLogger
@@ -83,17 +85,12 @@ UNITS = ("epoch", "batch")
 class FeatureVizCallback(keras.callbacks.Callback):
     """Logs feature maps, filters, drift and channel health while a model trains.
 
-    Arguments are checked here; the layers, the probe images and the log
-    directory (created, and a test file written in it) are checked against
-    the model at the first ``on_train_begin``, so a misconfiguration fails
-    before the first batch.
-
-    After that, logging never ends training unless ``strict`` (see the
-    module's "Failures").
-
-    Pass the same callback object to every ``fit`` call of one training
-    run (e.g. frozen base, then unfrozen): it keeps the step count, the
-    starting kernels for drift and the trainable state between them.
+    Arguments are checked here; layers, probe images and the log directory
+    against the model at the first ``on_train_begin``, before the first
+    batch. After that, logging never ends training unless ``strict`` (see
+    the module's "Failures"). Pass the same callback to every ``fit`` call
+    of one training run (frozen base, then unfrozen): it keeps the step
+    count, the starting kernels and the trainable state between them.
 
     Example:
         >>> viz = FeatureVizCallback("logs", "cat.png",  # doctest: +SKIP
@@ -141,6 +138,11 @@ class FeatureVizCallback(keras.callbacks.Callback):
             steps; None (default) for never. Training waits one forward and
             backward pass of the probe batch; the maps are drawn in the
             background. See :class:`tb_featureviz.attribution.schedule.AttributionSchedule`.
+        examples_data, examples_every, examples_layers, examples_k: dataset examples (kind
+            ``examples``: per channel the k pictures of ``examples_data`` that drive it most,
+            with per-channel statistics and histograms over the data) every ``examples_every``
+            logged steps; None (default) for never. Training waits one pass over the data.
+            See :class:`tb_featureviz.examples.schedule.ExamplesSchedule`.
         on_logged_step: optional ``function(step, records)`` called after
             each write of this callback, on the thread that wrote it (the
             background thread by default), in step order; ``records`` are
@@ -162,7 +164,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
                  features_channels=defaults.FEATURES_CHANNELS, features_steps=defaults.CALLBACK_FEATURES_STEPS,
                  features_size=None, attribution_every=None, attribution_method="gradcam",
                  attribution_targets="predicted", attribution_layer=None, attribution_labels=None, class_names=None,
-                 on_logged_step=None):
+                 examples_data=None, examples_every=None, examples_layers=None, examples_k=9, on_logged_step=None):
         super().__init__()
         self.freq = arguments.check_count(_OWNER, "freq", freq)
         if unit not in UNITS:
@@ -185,6 +187,8 @@ class FeatureVizCallback(keras.callbacks.Callback):
                              features_size, preprocess),
             AttributionSchedule(_OWNER, attribution_every, attribution_method, attribution_targets,
                                 attribution_layer, attribution_labels, class_names, preprocess),
+            ExamplesSchedule(_OWNER, examples_data, examples_every, examples_layers, examples_k,
+                             preprocess=preprocess, max_channels=max_channels),
         )
         logdirs.check_creatable(logdir, owner=_OWNER)
         # The logger's own channel cap stays off: channel health sees every
@@ -349,11 +353,11 @@ class FeatureVizCallback(keras.callbacks.Callback):
     def _write(self, captured):
         """Draw and write a captured step (on the background thread by default)."""
         try:
-            grid_jobs, scalars = step_jobs.step_content(
+            grid_jobs, scalars, histograms = step_jobs.step_content(
                 captured, self._initial, max_channels=self.max_channels, with_health=self.health,
             )
             records = self._logger.write(captured.step, grid_jobs, scalars=scalars, events=captured.events,
-                                         model=self._viz_model)
+                                         model=self._viz_model, histograms=histograms)
             if self.on_logged_step is not None:
                 self.on_logged_step(captured.step, records)
             self._failures.written(captured.step)
@@ -363,9 +367,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
     def _close(self):
         """Wait for the last write and close the event file; returns the close's error, if any.
 
-        Called by on_train_end, and before a strict failure is raised: Keras
-        skips on_train_end when a hook raises, and the event file would stay
-        open (a ResourceWarning when it is collected).
+        Also before a strict failure is raised: Keras then skips on_train_end.
         """
         self._background.drain()
         try:

@@ -20,6 +20,7 @@ check and the writing in one critical section.
 
 from tb_featureviz import arguments, defaults
 from tb_featureviz.attribution.attributor import AttributorCache
+from tb_featureviz.examples.scan import ScanCache
 from tb_featureviz.featurevis.cache import VisualizerCache
 from tb_featureviz.model import capture
 from tb_featureviz.render import caps, jobs, kernels
@@ -38,12 +39,8 @@ class FeatureVizLogger(RunLogger):
     each write is atomic, and steps must never decrease.
 
     Example:
-        >>> import numpy as np, keras  # doctest: +SKIP
-        >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3)])  # doctest: +SKIP
         >>> with FeatureVizLogger("/tmp/logs") as logger:  # doctest: +SKIP
         ...     records = logger.log_activations(model, np.zeros((32, 32, 3), np.uint8), step=0)
-        >>> records[0]["tag"]  # doctest: +SKIP
-        'featureviz/conv2d/activations'
 
     Args:
         logdir: TensorBoard log directory (local or ``gs://``-style path).
@@ -52,11 +49,9 @@ class FeatureVizLogger(RunLogger):
             ones); records list the channels held and the total, and one
             warning per call (a :class:`tb_featureviz.render.caps.CapWarning`)
             names the layers it capped first. None draws all.
-        activation_scale: ``"channel"`` (default: each feature map its own
-            range), ``"layer"`` (one range per grid) or ``"fixed"``.
-        activation_range: ``(lo, hi)`` for ``activation_scale="fixed"``.
-        filter_scale: ``"channel"`` (default) or ``"layer"``; kernels are
-            always drawn symmetric around zero.
+        activation_scale: ``"channel"`` (default: each feature map its own range), ``"layer"``
+            (one per grid) or ``"fixed"`` (``activation_range=(lo, hi)``).
+        filter_scale: ``"channel"`` (default) or ``"layer"``; kernels are symmetric around zero.
         max_mosaic_tiles: cap on the input-by-output slices of a mosaic.
         preprocess: default preprocessing for probe images.
         workers: threads drawing grids; default: the number of CPUs.
@@ -81,6 +76,7 @@ class FeatureVizLogger(RunLogger):
         self._feature_maps = capture.FeatureMaps(activation_scale, activation_range)
         self._visualizers = VisualizerCache()
         self._attributors = AttributorCache()
+        self._scans = ScanCache()
         super().__init__(logdir, run, owner=_OWNER, workers=workers, compress_level=compress_level,
                          max_mosaic_tiles=self.max_mosaic_tiles, chief_only=chief_only)
 
@@ -199,7 +195,7 @@ class FeatureVizLogger(RunLogger):
         captured = step_jobs.CapturedStep(step, activation_jobs, capture.capture_kernels(chosen.filters))
         cap = self.max_channels if max_channels is None else arguments.check_count(
             _OWNER, "max_channels", max_channels)
-        grid_jobs, scalars = step_jobs.step_content(
+        grid_jobs, scalars, _ = step_jobs.step_content(
             captured, initial, max_channels=cap, with_health=health, **self._kernel_style(with_cap=False),
         )
         return self.write(step, grid_jobs, scalars=scalars, model=model), scalars
@@ -209,34 +205,25 @@ class FeatureVizLogger(RunLogger):
                      progress=None):
         """Log feature visualizations: for each channel, the image it responds to most.
 
-        All channels are optimised in one batch (recipe:
-        :mod:`tb_featureviz.featurevis.visualizer`) and written as kind ``features``: an
-        RGB tile per channel, its objective on the image and on noise in the
-        record's ``quality``. The compiled step is kept for later calls; the
-        model's current weights are read at every call.
+        All channels are optimised in one batch (:mod:`tb_featureviz.featurevis`)
+        and written as kind ``features``, each channel's objective on its
+        image and on noise in the record's ``quality``. The compiled step is
+        kept; the model's current weights are read at every call.
 
         Example:
             >>> logger.log_features(model, "block4_sepconv1", step=0, channels=range(16))  # doctest: +SKIP
 
         Args:
-            model, step: see :meth:`log_filters`.
-            layer: one layer with a 2-D output (name, pattern matching one
-                layer, or layer object).
-            channels: channels to visualise (default: all of the layer's).
-            objective: ``"channel"`` (mean), ``"neuron"`` (centre unit) or
-                ``"direction"`` (with ``directions``, one row per image).
-            steps, size, seed: optimisation steps, image side, random seed.
-            input_range: the input value range the image in [0, 1] is mapped onto.
-            preprocess: a function of backend tensors applied after that
-                (e.g. ``keras.applications.xception.preprocess_input``).
-            progress: optional ``progress(done, total)`` called every step.
+            layer: one layer with a 2-D output (name, one-layer pattern or layer object).
+            channels: channels to visualise (default: all); ``objective``:
+                ``"channel"``, ``"neuron"`` or ``"direction"`` (one row of
+                ``directions`` per image); ``steps``, ``size``, ``seed``,
+                ``input_range``, ``preprocess`` (of backend tensors),
+                ``progress(done, total)``: see :func:`tb_featureviz.visualize_features`.
 
         Returns:
-            list with one record (see :meth:`log_activations`), plus ``quality``.
-
-        Raises:
-            ValueError, TypeError: a bad step, layer, channel or setting;
-                nothing is written then.
+            one record, with ``quality``. Raises ValueError or TypeError
+            for a bad step, layer, channel or setting, before any write.
         """
         self.check_step(step)
         if not self._gate.allows(model):
@@ -250,31 +237,24 @@ class FeatureVizLogger(RunLogger):
                          labels=None, class_names=None, preprocess=None):
         """Log attribution maps: where the classifier looks, in each picture, for each target class.
 
-        One forward and one backward pass for the whole batch (Score-CAM
-        adds a forward pass per channel); the maps are written as kind
-        ``attribution`` under their layer, over the pictures, with their
-        classes, scores, probabilities and raw values in the record
-        (:mod:`tb_featureviz.attribution`). The compiled pass is kept for
-        later calls.
+        One forward and one backward pass for the whole batch (Score-CAM adds
+        a forward pass per channel), written as kind ``attribution`` under
+        the layer, the maps over the pictures, with classes, scores,
+        probabilities and raw values in the record (:mod:`tb_featureviz.attribution`).
 
         Example:
             >>> logger.log_attributions(model, "cat.png", step=0, class_names=names)  # doctest: +SKIP
 
         Args:
-            model, images, step, preprocess: see :meth:`log_activations`.
-            method: ``"gradcam"``, ``"gradcam++"``, ``"layercam"`` or ``"scorecam"``.
-            targets: ``"predicted"``, ``"label"`` (with ``labels``), a class
-                index or a list of them, or ``"topK"``.
-            layer: a layer with a spatial output; default: the last one before the head.
-            labels: one class index per picture, for ``targets="label"``.
-            class_names: names by class (a list, or a dict by class index).
+            method: ``"gradcam"``, ``"gradcam++"``, ``"layercam"`` or ``"scorecam"``;
+                ``targets``: ``"predicted"``, ``"label"`` (with one class per
+                picture in ``labels``), a class or a list, or ``"topK"``;
+                ``layer``: default, the last one with a spatial output;
+                ``class_names``: a list by class, or a dict by class index.
 
         Returns:
-            the records written: the probe pictures' (with ``log_probe``) and one per picture.
-
-        Raises:
-            ValueError, TypeError: a bad step, model, layer, method, target,
-                label or class names; nothing is written then.
+            the probe pictures' records (with ``log_probe``) and one per picture.
+            Raises ValueError or TypeError before any write.
         """
         from tb_featureviz.attribution.grids import attribution_job, check_class_names
 
@@ -290,6 +270,42 @@ class FeatureVizLogger(RunLogger):
         result = attributor.attribute_probe(probe, method=method, targets=targets, labels=labels)
         grid_jobs = ([jobs.probe_job(probe.display)] if self.log_probe else []) + [attribution_job(result, class_names)]
         return self.write(step, grid_jobs, model=model)
+
+    def log_examples(self, model, data, step, *, layers=None, k=9, max_pictures=None, preprocess=None,
+                     progress=None):
+        """Log dataset examples: per channel, the k pictures of ``data`` that drive it most.
+
+        One streaming pass (:mod:`tb_featureviz.examples`): per channel the
+        top k pictures by its spatial maximum with each unit's receptive
+        field cropped, per-channel statistics and a histogram of each layer
+        over the data. Under distributed training every process scans a
+        share of the batches, the results are merged, the chief writes.
+
+        Example:
+            >>> logger.log_examples(model, pictures, step=0, layers="block*_conv1", k=9)  # doctest: +SKIP
+
+        Args:
+            data: a numpy array of pictures, ``tf.data.Dataset``, ``keras.utils.PyDataset``,
+                torch ``DataLoader`` or iterable of batches (pictures or ``(pictures, labels)``).
+            layers: as :meth:`log_activations` (default: every conv layer); ``k``:
+                examples per channel; ``max_pictures``: scan at most this many;
+                ``progress(pictures done, total or None)``.
+
+        Returns:
+            the records written, one per layer (with ``examples``).
+        """
+        from tb_featureviz.examples.grids import examples_content
+
+        self.check_step(step)
+        capture.check_model(model, _OWNER)
+        selection = capture.select_feature_map_layers(model, layers)
+        self.reports.skipped(selection.skipped, "examples")
+        scan = self._scans.get(model, selection.layers, k=k, preprocess=self.preprocess if preprocess is None
+                               else preprocess, max_channels=self.max_channels, owner=_OWNER)
+        # Every process scans (and merges), whichever writes.
+        result = scan.run(data, max_pictures=max_pictures, progress=progress)
+        grid_jobs, scalars, histograms = examples_content(result)
+        return self.write(step, grid_jobs, scalars=scalars, histograms=histograms, model=model)
 
     def snapshot_kernels(self, model, layers=None):
         """The selected layers' kernels now, e.g. the pretrained weights before fine-tuning.

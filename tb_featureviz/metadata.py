@@ -259,6 +259,19 @@ def create_image_metadata(layer, kind, description=""):
     )
 
 
+def create_histogram_metadata(layer, description=""):
+    """Metadata of a histogram summary (TensorBoard's ``histograms`` plugin, a ``[buckets, 3]`` tensor).
+
+    The stock Histograms tab reads these: left edge, right edge and count of
+    each bucket, float64.
+    """
+    from tensorboard.plugins.histogram import metadata as histogram_metadata
+
+    meta = histogram_metadata.create_summary_metadata(display_name=f"{layer} activations", description=description)
+    meta.data_class = summary_pb2.DATA_CLASS_TENSOR  # set explicitly: never UNKNOWN, which isn't ingested
+    return meta
+
+
 def parse_plugin_content(content):
     """Parse the ``content`` bytes of a featureviz summary's metadata.
 

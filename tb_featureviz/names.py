@@ -30,6 +30,10 @@ EVENTS_TAG = TAG_PREFIX + "/_events"
 PROBE_LAYER = "_probe"
 PROBE_KIND = "probe"
 
+#: Pseudo layer and kind under which a data-set pass logs the pictures behind its drawn examples.
+DATA_LAYER = "_data"
+PICTURES_KIND = "pictures"
+
 
 #: Layer names starting with this are the package's own (the probe), not model layers.
 RESERVED_LAYER_PREFIX = "_"
@@ -38,6 +42,7 @@ RESERVED_LAYER_PREFIX = "_"
 #: Kinds of grid a layer can have: what its pixels show (docs/format.md).
 ACTIVATIONS_KIND = "activations"
 ATTRIBUTION_KIND = "attribution"
+EXAMPLES_KIND = "examples"
 FEATURES_KIND = "features"
 FILTERS_KIND = "filters"
 FILTER_CHANGE_KIND = "filter_change"
@@ -51,6 +56,7 @@ POINTWISE_KIND = "pointwise"
 KIND_LABELS = types.MappingProxyType({
     ACTIVATIONS_KIND: "Activations",
     ATTRIBUTION_KIND: "Attribution",
+    EXAMPLES_KIND: "Examples",
     FEATURES_KIND: "Features",
     FILTERS_KIND: "Filters",
     FILTER_CHANGE_KIND: "Filter change",
@@ -68,14 +74,16 @@ KINDS = tuple(KIND_LABELS)
 #: layer's other kinds with it). Served as ``tile_labels``.
 TILE_LABELS = types.MappingProxyType({
     ACTIVATIONS_KIND: "Feature map",
+    EXAMPLES_KIND: "Dataset examples",
     FEATURES_KIND: "Feature visualization",
     FILTERS_KIND: "Filter",
     FILTER_CHANGE_KIND: "Filter change",
 })
 
 
-#: Groups of the per-layer scalar series: tag ``featureviz/<layer>/<group>/<name>``.
-SCALAR_GROUPS = ("drift", "health")
+#: Groups of the per-layer scalar series: tag ``featureviz/<layer>/<group>/<name>``. ``health`` is read
+#: from the probe pictures, ``data`` from a data-set pass (kind ``examples``).
+SCALAR_GROUPS = ("drift", "health", "data")
 
 
 def is_reserved_layer(layer):
@@ -145,6 +153,16 @@ def parse_record_tag(tag):
         return None
     layer, _, kind = tag[len(prefix) : -len(suffix)].rpartition("/")
     return (layer, kind) if layer and kind else None
+
+
+def histogram_tag(layer):
+    """Tag of the histogram of a layer's activations over a data set (the stock Histograms tab shows it).
+
+    Example:
+        >>> histogram_tag("xception/block1_conv1")
+        'featureviz/xception/block1_conv1/histogram'
+    """
+    return f"{TAG_PREFIX}/{layer}/histogram"
 
 
 def scalar_tag(layer, name):

@@ -62,7 +62,7 @@ class RunLogger:
         """Write a standard scalar summary into this logger's run."""
         self.write(step, scalars={tag: value})
 
-    def write(self, step, grid_jobs=(), *, scalars=None, events=None, model=None):
+    def write(self, step, grid_jobs=(), *, scalars=None, events=None, model=None, histograms=None):
         """Draw and write one step: the single path every write takes.
 
         The step check and all writes of the step happen under one lock, so
@@ -74,6 +74,7 @@ class RunLogger:
             grid_jobs: :class:`tb_featureviz.render.jobs.GridJob` objects.
             scalars: ``{tag: value}`` standard scalar summaries.
             events: training-event dicts for ``featureviz/_events``.
+            histograms: ``{layer: [k, 3] buckets}`` (a data-set pass's).
             model: writes the model's structure with its first grids; under
                 ``tf.distribute``, its strategy says which process writes.
 
@@ -92,7 +93,8 @@ class RunLogger:
             from tb_featureviz.model.layers import describe_structure
 
             structure = (id(model), lambda: describe_structure(model))
-        return self._steps.write(step, grid_jobs, scalars=scalars, events=events, structure=structure)
+        return self._steps.write(step, grid_jobs, scalars=scalars, events=events, structure=structure,
+                                 histograms=histograms)
 
     def check_step(self, step):
         """``step`` as an int, or the error a write of it would raise.

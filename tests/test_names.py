@@ -6,18 +6,20 @@ from tb_featureviz import names
 
 
 def test_kind_names_and_labels():
-    assert names.KINDS == ("activations", "attribution", "features", "filters", "filter_change",
+    assert names.KINDS == ("activations", "attribution", "examples", "features", "filters", "filter_change",
                            "filters_mosaic", "pointwise")
     assert dict(names.KIND_LABELS) == {
-        "activations": "Activations", "attribution": "Attribution", "features": "Features", "filters": "Filters",
+        "activations": "Activations", "attribution": "Attribution", "examples": "Examples", "features": "Features",
+        "filters": "Filters",
         "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise",
     }
     assert dict(names.TILE_LABELS) == {
-        "activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
+        "activations": "Feature map", "examples": "Dataset examples", "features": "Feature visualization",
+        "filters": "Filter",
         "filter_change": "Filter change",
     }
-    assert (names.ACTIVATIONS_KIND, names.ATTRIBUTION_KIND, names.FEATURES_KIND, names.FILTERS_KIND,
-            names.FILTER_CHANGE_KIND, names.FILTERS_MOSAIC_KIND, names.POINTWISE_KIND) == names.KINDS
+    assert (names.ACTIVATIONS_KIND, names.ATTRIBUTION_KIND, names.EXAMPLES_KIND, names.FEATURES_KIND,
+            names.FILTERS_KIND, names.FILTER_CHANGE_KIND, names.FILTERS_MOSAIC_KIND, names.POINTWISE_KIND) == names.KINDS
     assert names.PROBE_KIND not in names.KINDS
 
 

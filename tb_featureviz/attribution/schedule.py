@@ -71,7 +71,7 @@ class AttributionSchedule(LoggedStepSchedule):
         def draw():
             maps = methods.GRADIENT_MAPS[self.method](activations, gradients)
             result = attributor.result(maps, logits, classes, self.method, self.targets, probe.display)
-            return [attribution_job(result, self.class_names)]
+            return [attribution_job(result, self.class_names)], {}, {}
         return [], [draw]
 
     def _attributor(self, model):

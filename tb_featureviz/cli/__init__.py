@@ -1,13 +1,14 @@
-"""The ``tb-featureviz`` command: ``log``, ``features``, ``attribution``, ``board`` and ``demo``.
+"""The ``tb-featureviz`` command: ``log``, ``features``, ``attribution``, ``examples``, ``board`` and ``demo``.
 
     tb-featureviz log --logdir logs                 # Xception's filters and feature maps of the bundled cat
     tb-featureviz log cat.jpg --model my_model.keras --logdir logs --step 3
     tb-featureviz features --layer block4_sepconv1 --channels 0-15 --logdir logs   # feature visualization
     tb-featureviz attribution cat.png --targets top3 --logdir logs                  # Grad-CAM of the top 3 classes
+    tb-featureviz examples photos/ --logdir logs    # per channel, the pictures that drive it most
     tb-featureviz board --logdir logs               # TensorBoard; prints the Feature maps URL
     tb-featureviz demo --logdir logs/demo           # fine-tune Xception offline, logging every epoch
 
-One module per subcommand (``log.py``, ``features.py``, ``attribution.py``, ``board.py``, ``demo.py``), each with
+One module per subcommand (``log.py``, ``features.py``, ``attribution.py``, ``examples.py``, ``board.py``, ``demo.py``), each with
 ``NAME``, ``HELP``, ``DESCRIPTION`` (``EPILOG``), ``add_arguments(parser)`` and ``run(args, console)`` (and
 ``USES_KERAS = False`` if it takes no ``--backend``); a new subcommand adds
 its module to ``COMMANDS``. What they share (the error and
@@ -25,7 +26,7 @@ import argparse
 import re
 import sys
 
-from tb_featureviz.cli import attribution, board, demo, features, log
+from tb_featureviz.cli import attribution, board, demo, examples, features, log
 from tb_featureviz.cli.backend import BACKENDS
 from tb_featureviz.cli.common import (
     DATA_DIR, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, SAMPLES, CommandError, Console, one_line,
@@ -34,7 +35,7 @@ from tb_featureviz.cli.common import (
 __all__ = ["main", "build_parser", "SAMPLES", "DATA_DIR"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (log, features, attribution, board, demo)
+COMMANDS = (log, features, attribution, examples, board, demo)
 
 #: Library errors that mean bad input (a file, a model, a layer, a step): exit status 2.
 INPUT_ERRORS = (ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)

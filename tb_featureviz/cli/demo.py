@@ -30,6 +30,9 @@ MIN_IMAGE_SIZE = 71
 #: smaller (--quick's 71).
 FEATURES_LAYER = "block4_sepconv1"
 
+#: The demo's two classes, in label order (the bundled photos).
+CLASS_NAMES = ("cat", "astronaut")
+
 #: Optimisation steps per feature visualization: by default, and with --quick.
 #: The demo runs them twice (first and last logged step) on the training
 #: thread. Xception's input is fixed at 299 pixels, but its graph up to the
@@ -167,8 +170,12 @@ def run_demo(logdir, console, weights="imagenet", image_size=299, epochs=2, per_
                 features_note = f" incl. {features_layer}'s feature visualization" if visualised else ""
                 bar.advance(detail=f"(step {step}, {len(records)} grids{features_note})")
 
+        # Grad-CAM of both classes at every logged step (one forward and backward pass of the two
+        # photos), and the training pictures' dataset examples at the first and the last.
         callback = FeatureVizCallback(logdir, probe_images=[SAMPLES["cat"], SAMPLES["astronaut"]], freq=freq,
-                                      on_logged_step=on_logged_step, **features)
+                                      on_logged_step=on_logged_step, attribution_every=1, attribution_targets="top2",
+                                      class_names=list(CLASS_NAMES), examples_data=images,
+                                      examples_every=max(1, total - 1), **features)
         base.trainable = False
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"],
                       run_eagerly=eager)

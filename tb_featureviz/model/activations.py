@@ -48,7 +48,8 @@ def _graph_tensor_ids(model):
     return ids
 
 
-def _data_format(layer, model_format):
+def layer_data_format(layer, model_format):
+    """``channels_first`` or ``channels_last``: the layer's own, else the model's."""
     return getattr(layer, "data_format", None) or model_format
 
 
@@ -181,7 +182,7 @@ class ActivationExtractor:
                 value = tensors.to_numpy(value)  # torch tensors (see _forward)
             if value.dtype != np.float32:
                 value = value.astype(np.float32)  # float16 / bfloat16 outputs
-            if _data_format(info.layer, self._format) == "channels_first":
+            if layer_data_format(info.layer, self._format) == "channels_first":
                 value = np.moveaxis(value, 1, -1)
             maps[info.name] = value
         return maps

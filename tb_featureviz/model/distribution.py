@@ -127,3 +127,55 @@ class ChiefGate:
             _log.info("%s: this process is not the writing process of a distributed run; it writes nothing "
                       "(the chief writes every step).", self.owner)
         return False
+
+
+def process_shard():
+    """``(rank, world)`` of this process among those of a distributed run: ``(0, 1)`` for one process.
+
+    JAX processes (``jax.distributed``) and torch ranks (``torch.distributed``)
+    count; ``tf.distribute`` runs its replicas in one process here.
+
+    Example:
+        >>> process_shard()
+        (0, 1)
+    """
+    backend = _backend()
+    if backend == "jax":
+        import jax
+
+        return jax.process_index(), jax.process_count()
+    if backend == "torch":
+        dist = sys.modules.get("torch.distributed")
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def gather(value):
+    """``value`` of every process, in rank order (a list of one for a single process).
+
+    The backend's own collective: ``torch.distributed.all_gather_object``;
+    on JAX, ``multihost_utils.process_allgather`` of the pickled value
+    (padded to the longest). Every process must call it.
+    """
+    rank, world = process_shard()
+    if world == 1:
+        return [value]
+    import pickle
+
+    import numpy as np
+
+    if _backend() == "torch":
+        import torch.distributed as dist
+
+        gathered = [None] * world
+        dist.all_gather_object(gathered, value)
+        return gathered
+    from jax.experimental import multihost_utils
+
+    data = np.frombuffer(pickle.dumps(value), np.uint8)
+    lengths = np.asarray(multihost_utils.process_allgather(np.array([data.size], np.int64))).reshape(-1)
+    padded = np.zeros(int(lengths.max()), np.uint8)
+    padded[:data.size] = data
+    everyone = np.asarray(multihost_utils.process_allgather(padded)).reshape(world, -1)
+    return [pickle.loads(everyone[r, :lengths[r]].tobytes()) for r in range(world)]

@@ -12,7 +12,7 @@ Example:
     >>> from tb_featureviz.model.capture import LayerKernels
     >>> w0 = {"kernel": np.ones((3, 3, 3, 4), np.float32)}
     >>> step = CapturedStep(5, [], {"conv1": LayerKernels("Conv2D", {"kernel": 2 * w0["kernel"]})})
-    >>> grid_jobs, scalars = step_content(step, {"conv1": w0})
+    >>> grid_jobs, scalars, histograms = step_content(step, {"conv1": w0})
     >>> [j.kind for j in grid_jobs], scalars["featureviz/conv1/drift/relative_change"]
     (['filters', 'filter_change'], 1.0)
 """
@@ -34,9 +34,10 @@ class CapturedStep:
             :meth:`tb_featureviz.model.capture.FeatureMaps.jobs`.
         kernels: ``{qualified name: LayerKernels}`` copies.
         events: training-event dicts for ``featureviz/_events``.
-        deferred: functions of no argument returning grid jobs, called
-            where the step is drawn (pure numpy, e.g. attribution maps from
-            captured activations and gradients), never capped.
+        deferred: functions of no argument called where the step is drawn
+            (pure numpy, e.g. attribution maps from captured activations and
+            gradients), each returning ``(grid jobs, {tag: scalar},
+            {layer: histogram buckets})``; their jobs are never capped.
     """
 
     step: int
@@ -88,7 +89,7 @@ def step_content(captured, initial=None, *, max_channels=None, with_health=True,
         filter_scale, max_mosaic_tiles: how kernels are drawn.
 
     Returns:
-        ``(grid jobs, {tag: value})``.
+        ``(grid jobs, {tag: value}, {layer: histogram buckets})``.
     """
     scalars = health_scalars(captured.activation_jobs) if with_health else {}
     grid_jobs = [caps.cap_job(job, max_channels) for job in captured.activation_jobs]
@@ -99,6 +100,10 @@ def step_content(captured, initial=None, *, max_channels=None, with_health=True,
         if initial is not None and name in initial:
             scalars.update(drift_scalars(name, copy.layer_class, copy.arrays, initial[name]))
             grid_jobs.extend(jobs.filter_change_jobs(name, copy.layer_class, copy.arrays, initial[name], **options))
+    histograms = {}
     for make in captured.deferred:
-        grid_jobs.extend(make())
-    return grid_jobs, scalars
+        more_jobs, more_scalars, more_histograms = make()
+        grid_jobs.extend(more_jobs)
+        scalars.update(more_scalars)
+        histograms.update(more_histograms)
+    return grid_jobs, scalars, histograms

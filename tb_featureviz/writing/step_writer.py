@@ -71,7 +71,7 @@ class StepWriter:
             )
         return step
 
-    def write(self, step, grid_jobs=(), *, scalars=None, events=None, structure=None):
+    def write(self, step, grid_jobs=(), *, scalars=None, events=None, structure=None, histograms=None):
         """Draw and write one step; returns its records (one per grid and sample).
 
         Args:
@@ -79,6 +79,7 @@ class StepWriter:
             grid_jobs: :class:`tb_featureviz.render.jobs.GridJob` objects.
             scalars: ``{tag: value}`` standard scalar summaries.
             events: training-event dicts for ``featureviz/_events``.
+            histograms: ``{layer: [k, 3] buckets}`` of activations over a data set.
             structure: ``(key, build)``: the model structure document
                 (``build()``, called once per key) goes with the first
                 grids of a key.
@@ -102,6 +103,8 @@ class StepWriter:
                 else None
             try:
                 records, sequence = self._queue(step, drawn, scalars, events, new_structure)
+                for layer, buckets in (histograms or {}).items():
+                    self.summaries.write_histogram(layer, buckets, step)
                 self.summaries.flush()
             except BaseException:
                 # Whole or not at all: a step that failed half-way (a full disk)

@@ -15,6 +15,8 @@ import contextlib
 import threading
 import time
 
+import numpy as np
+
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tb_featureviz.writing import eventfile, logdirs
@@ -155,6 +157,15 @@ class SummaryWriter:
         )
         self._write(tag, tensor, _scalar_metadata, step)
         self.bytes_written += 4
+
+    def write_histogram(self, layer, buckets, step):
+        """Write the histogram of a layer's activations: ``buckets`` ``[k, 3]`` (left, right, count), float64."""
+        from tensorboard.util import tensor_util
+
+        buckets = np.asarray(buckets, np.float64).reshape(-1, 3)
+        self._write(names.histogram_tag(layer), tensor_util.make_tensor_proto(buckets),
+                    lambda: metadata.create_histogram_metadata(layer, f"featureviz: activations of {layer}"), step)
+        self.bytes_written += buckets.nbytes
 
     def flush(self):
         """Hand every event to the file system.

@@ -51,14 +51,15 @@ def test_demo_prints_phases_and_a_bar_over_logged_steps(tmp_path, tiny_xception)
         "[3/4] Fine-tuning phase 1: tiny (16x16, random weights) frozen, training the head for 1 epoch",
     ]
     # Step 0 and one epoch per phase; 4 crops in batches of 2 make 2 steps per epoch. A grid per
-    # probe image; the probe images themselves are written with the first step only; the feature
-    # visualization at the first and the last logged step only.
+    # probe image; the probe images themselves are written with the first step only; an attribution
+    # grid per probe image at every step; the feature visualization and the dataset examples (a grid
+    # per logged layer and one of the pictures behind them) at the first and the last logged step only.
     features = " incl. block2_sepconv1's feature visualization"
     assert out[3:7] == [
-        f"Logged steps 1/3 (step 0, 12 grids{features})",
-        "Logged steps 2/3 (step 2, 9 grids)",
+        f"Logged steps 1/3 (step 0, 17 grids{features})",
+        "Logged steps 2/3 (step 2, 11 grids)",
         "[4/4] Fine-tuning phase 2: base unfrozen, training everything for 1 epoch",
-        f"Logged steps 3/3 (step 4, 10 grids{features})",
+        f"Logged steps 3/3 (step 4, 15 grids{features})",
     ]
     assert re.fullmatch(rf"Wrote {re.escape(run_dir)}: 3 logged steps up to step 4; final loss \d+\.\d{{3}}, "
                         r"accuracy \d\.\d\d \(\d+ s\)", out[7]), out[7]
@@ -119,13 +120,20 @@ def test_demo_command_with_xception(tmp_path):
     ]
     features = " incl. block4_sepconv1's feature visualization"
     assert [line for line in out if line.startswith("Logged steps")] == [
-        f"Logged steps 1/3 (step 0, 32 grids{features})", "Logged steps 2/3 (step 1, 29 grids)",
-        f"Logged steps 3/3 (step 2, 30 grids{features})"]
+        f"Logged steps 1/3 (step 0, 41 grids{features})", "Logged steps 2/3 (step 1, 31 grids)",
+        f"Logged steps 3/3 (step 2, 39 grids{features})"]
     assert out[-2:] == [f"Now run:  tb-featureviz board --logdir {logdir}",
                         "and open the Feature maps tab at the URL it prints (it ends in #featureviz)."]
     written = tensors_by_tag(str(logdir / "featureviz"))
     assert sorted(step for step, _ in written["featureviz/xception/block14_sepconv2/activations"]) == [0, 1, 2]
     assert sorted(step for step, _ in written["featureviz/xception/block4_sepconv1/features"]) == [0, 2]
+    # Grad-CAM of both classes at every step; the training pictures' examples at the first and last.
+    attribution = [json.loads(text.item()) for _, text in
+                   written["featureviz/xception/block14_sepconv2_act/attribution/record"]]
+    assert [r["step"] for r in attribution] == [0, 1, 2]
+    assert sorted(t["name"] for t in attribution[0]["samples"][0]["targets"]) == ["astronaut", "cat"]
+    assert sorted(step for step, _ in written["featureviz/xception/block4_sepconv2/examples"]) == [0, 2]
+    assert sorted(step for step, _ in written["featureviz/xception/block4_sepconv2/histogram"]) == [0, 2]
     # The visualizer's default size: the model's 71-pixel input, smaller than 128.
     records = [json.loads(text.item()) for _, text in written["featureviz/xception/block4_sepconv1/features/record"]]
     assert [(r["optimisation"]["size"], r["optimisation"]["canvas"]) for r in records] == [(71, 71)] * 2

@@ -486,5 +486,5 @@ def test_no_command():
 
 def test_unknown_command():
     assert_error(run_cli("lgo"), 2, (
-        "tb-featureviz: error: argument COMMAND: invalid choice: 'lgo' (choose from 'log', 'features', 'attribution', 'board', 'demo')"
+        "tb-featureviz: error: argument COMMAND: invalid choice: 'lgo' (choose from 'log', 'features', 'attribution', 'examples', 'board', 'demo')"
     ))

@@ -132,10 +132,11 @@ def test_layers_of_the_cnn_run(served):
 
 
 #: The kinds' names as the `layers` reply gives them, in display order.
-KIND_LABELS = {"activations": "Activations", "attribution": "Attribution", "features": "Features", "filters": "Filters",
+KIND_LABELS = {"activations": "Activations", "attribution": "Attribution", "examples": "Examples", "features": "Features",
+               "filters": "Filters",
                "filter_change": "Filter change", "filters_mosaic": "Filter mosaic", "pointwise": "Pointwise"}
-TILE_LABELS = {"activations": "Feature map", "features": "Feature visualization", "filters": "Filter",
-               "filter_change": "Filter change"}
+TILE_LABELS = {"activations": "Feature map", "examples": "Dataset examples", "features": "Feature visualization",
+               "filters": "Filter", "filter_change": "Filter change"}
 
 
 def test_layers_name_every_kind_in_display_order(served):
