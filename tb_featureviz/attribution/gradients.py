@@ -60,12 +60,12 @@ class Pass:
 
     def to_numpy(self, activations, gradients, logits):
         """float32 numpy: activations ``[N, h, w, C]``, gradients ``[N, T, h, w, C]``, logits ``[N, K]``."""
-        activations = tensors.to_numpy(activations).astype(np.float32)
-        gradients = tensors.to_numpy(gradients).astype(np.float32)
+        activations = tensors.to_numpy(activations).astype(np.float32, copy=False)  # to_numpy copied already
+        gradients = tensors.to_numpy(gradients).astype(np.float32, copy=False)
         if self.channels_first:
             activations = np.moveaxis(activations, 1, -1)
             gradients = np.moveaxis(gradients, 2, -1)
-        return activations, gradients, tensors.to_numpy(logits).astype(np.float32)
+        return activations, gradients, tensors.to_numpy(logits).astype(np.float32, copy=False)
 
 
 def make_pass(spec):
