@@ -47,6 +47,8 @@
  * @property {?string} model
  * @property {LayerInfo[]} layers
  * @property {?ProbeInfo} probe    the probe images, logged as a pseudo-layer
+ * @property {?ProbeInfo} [pictures]  the pictures behind a data-set pass's
+ *     examples, logged as a pseudo-layer (absent when the run logged none)
  * @property {number[]} steps
  * @property {import('./layerstate.js').RunEvent[]} events
  * @property {Sampling} sampling
@@ -131,6 +133,7 @@ function prepareLayers(doc) {
     for (const info of Object.values(layer.kinds || {})) info.steps = ascending(info.steps);
   }
   if (doc.probe) doc.probe.steps = ascending(doc.probe.steps);
+  if (doc.pictures) doc.pictures.steps = ascending(doc.pictures.steps);
   return doc;
 }
 

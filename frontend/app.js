@@ -1,11 +1,13 @@
 // The panel's controller: owns the view state (mirrored in the URL hash),
 // asks the data layer, and hands results to the views. The views never
 // fetch; the data layer never touches the DOM; the layer view's grids
-// reach their panes through layerpanes.js.
+// reach their panes through layerpanes.js, and the views beside them (the
+// channel, attribution and examples views) render through companions.js.
 
 import {Api} from './api.js';
-import {AttributionPanel} from './attributionpanel.js';
+import {Companions} from './companions.js';
 import {el, notice, replace} from './dom.js';
+import {exampleSlot} from './examples.js';
 import {downloadGrid} from './export.js';
 import {isRgb} from './colormap.js';
 import {channelAt, nextTile, nextZoom} from './geometry.js';
@@ -13,7 +15,6 @@ import {LayerList} from './layerlist.js';
 import {LayerPanes} from './layerpanes.js';
 import {LayerView} from './layerview.js';
 import {Toolbar} from './toolbar.js';
-import {ChannelPanel} from './channel.js';
 import {Charts} from './charts.js';
 import {PanelModel} from './model.js';
 import {Latest} from './paneloader.js';
@@ -41,10 +42,8 @@ export class App {
     this.panes = new LayerPanes({api: this.api, model: this.model, view: this.layerView,
       showSteps: (steps, step) => this.showSteps(steps, step),
       onDrawn: (grid) => this.toolbar.setColourless(isRgb(grid)),
-      onSettled: () => {
-        this.renderChannel();
-        this.renderAttribution();
-      }});
+      onSettled: () => this.companions.render()});
+    this.companions.panes = this.panes;
     bindKeys({
       channelOpen: () => this.channel.isOpen(),
       closeChannel: () => this.closeChannel(),
@@ -64,13 +63,17 @@ export class App {
       onReload: () => this.start(true),
     });
     this.layerList = new LayerList({onSelect: (name) => this.setLayer(name)});
-    this.attribution = new AttributionPanel({api: this.api, onTarget: (cls) => this.setTarget(cls),
-      onStep: (step) => this.setStep(step), onKind: (kind) => this.setKind(kind)});
-    this.layerView = new LayerView({attribution: this.attribution.view,
+    this.companions = new Companions({api: this.api, model: this.model, actions: {
+      setTarget: (cls) => this.setTarget(cls), setStep: (step) => this.setStep(step),
+      setKind: (kind, step) => this.setKind(kind, step), closeChannel: () => this.closeChannel(),
+      moveChannel: (delta) => this.moveChannel(delta), setExample: (slot) => this.setExample(slot)}});
+    ({attribution: this.attribution, channel: this.channel} = this.companions);
+    this.layerView = new LayerView({
+      attribution: this.attribution.view, examples: this.companions.examples.view,
       onKind: (kind) => this.setKind(kind),
       onSample: (sample) => this.setSample(sample),
       onStep: (step) => this.setStep(step),
-      onTile: (grid, tile) => this.openTile(grid, tile),
+      onTile: (grid, tile, x, y) => this.openTile(grid, tile, x, y),
       onExportGrid: (canvas, grid) => downloadGrid(canvas, String(this.state.run), grid),
     });
     this.charts = new Charts({onSelect: (name) => {
@@ -78,13 +81,6 @@ export class App {
       this.setLayer(name);
     }});
     this.charts.element.hidden = true;
-    this.channel = new ChannelPanel({
-      api: this.api,
-      onClose: () => this.closeChannel(),
-      onMove: (delta) => this.moveChannel(delta),
-      onStep: (step) => this.setStep(step),
-      onKind: (kind, step) => this.setKind(kind, step),
-    });
     const content = el('main', {className: 'fv-content'}, this.layerView.element, this.charts.element);
     this.banner = el('div', {className: 'fv-banner'});
     replace(this.root, this.toolbar.element, this.banner, el('div', {className: 'fv-body'},
@@ -274,7 +270,7 @@ export class App {
     if (cls == null) delete this.state.target;
     else this.state.target = cls;
     this.model.commit();
-    this.renderAttribution();
+    this.companions.renderAttribution();
   }
 
   /** @param {string} cmap */
@@ -282,7 +278,7 @@ export class App {
     this.state.cmap = cmap;
     this.model.commit();
     this.layerView.recolour(this.panes.shown, this.panes.compared, this.model.look());
-    this.renderChannel();
+    this.companions.renderChannel();
   }
 
   /** @param {string} zoom */
@@ -317,7 +313,8 @@ export class App {
     if (!kinds.length) {
       this.layerView.showNothingLogged(layer.name);
       this.channel.hide();
-      this.renderAttribution();
+      this.companions.renderAttribution();
+      this.companions.renderExamples();
       this.model.commit();
       this.panes.showProbe(() => true);  // no grid load follows to supersede it
       return;
@@ -344,7 +341,7 @@ export class App {
   }
 
   renderSamples() {
-    this.layerView.samples.set(this.state.run ? this.model.sampleCount() : 0, this.state.sample,
+    this.layerView.samples.set(this.state.run ? this.model.pickableSamples() : 0, this.state.sample,
         this.model.probeThumbnails());
   }
 
@@ -353,18 +350,30 @@ export class App {
   /**
    * @param {GridDoc} grid
    * @param {number} tile
+   * @param {number} [x]   the pixel clicked in the tile (a crop of dataset examples)
+   * @param {number} [y]
    */
-  openTile(grid, tile) {
-    if (this.attribution.selects(grid, tile) || !this.model.openChannel(channelAt(grid, tile))) return;
+  openTile(grid, tile, x, y) {
+    if (this.attribution.selects(grid, tile) ||
+        !this.model.openChannel(channelAt(grid, tile), exampleSlot(grid, tile, x, y))) return;
     this.model.commit();
-    this.renderChannel();
+    this.companions.renderChannel();
+    this.companions.renderExamples();
     this.channel.element.focus({preventScroll: true});
+  }
+
+  /** @param {number} slot  the open channel's dataset example chosen */
+  setExample(slot) {
+    this.model.setExample(slot);
+    this.model.commit();
+    this.companions.renderExamples();
   }
 
   closeChannel() {
     this.model.closeChannel();
     this.channel.hide();
     this.model.commit();
+    this.companions.renderExamples();
   }
 
   /** @param {number} delta  the next (+1) or previous (-1) tile */
@@ -373,23 +382,5 @@ export class App {
     if (!shown) return;
     const next = nextTile(shown.grid, this.state.channel ?? null, this.state.input, delta);
     if (next >= 0) this.openTile(shown.grid, next);
-  }
-
-  renderAttribution() {
-    const {run, layer, kind, sample, target} = this.state;
-    this.attribution.render({shown: this.panes.shown, run, layer, kind, sample, target,
-      layerInfo: this.model.layer(), probe: this.model.doc && this.model.doc.probe,
-      kindLabel: (k) => this.model.kindLabel(k)});
-  }
-
-  renderChannel() {
-    const {run, layer, kind, channel, input} = this.state;
-    const {shown, compared} = this.panes;
-    this.channel.render({shown, compared, channel, input,
-      cmap: this.model.look().cmap, run: /** @type {string} */ (run),
-      layer: /** @type {string} */ (layer), kind: /** @type {string} */ (kind),
-      kindText: shown ? this.model.kindLabel(shown.grid.kind) : '',
-      tileLabel: (kind) => this.model.tileLabel(kind),
-      layerInfo: this.model.layer()});
   }
 }

@@ -7,17 +7,18 @@
 // user chose is kept here, across steps and pictures. Every answer of an
 // older render is dropped.
 
-import {ATTRIBUTION, FEATURE_MAPS, isAttribution, pickTarget, pictureOf, readAttribution,
+import {ATTRIBUTION, FEATURE_MAPS, isAttribution, pickTarget, readAttribution,
   targetName} from './attribution.js';
 import {AttributionView} from './attributionview.js';
 import {Latest, clampSample} from './paneloader.js';
+import {pictureOf} from './pictures.js';
 import {nearestStep, spreadSteps} from './steps.js';
 
 /**
  * @typedef {import('./api.js').Api} Api
  * @typedef {import('./api.js').GridDoc} GridDoc
  * @typedef {import('./api.js').ProbeInfo} ProbeInfo
- * @typedef {import('./attribution.js').Picture} Picture
+ * @typedef {import('./pictures.js').Picture} Picture
  * @typedef {import('./attribution.js').Target} Target
  * @typedef {import('./attributionview.js').StepItem} StepItem
  *

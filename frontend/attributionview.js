@@ -9,12 +9,12 @@
 
 import {el, fmt, replace} from './dom.js';
 import {TABLES} from './colormap.js';
-import {blend, colourScale, heatColours, readoutText, scoreText, tabText,
-  valueAt} from './attribution.js';
+import {readoutText, scoreText, tabText} from './attribution.js';
+import {blend, colourScale, heatColours, valueAt} from './heatmap.js';
 
 /**
- * @typedef {import('./attribution.js').Picture} Picture
- * @typedef {import('./attribution.js').RawMap} RawMap
+ * @typedef {import('./pictures.js').Picture} Picture
+ * @typedef {import('./heatmap.js').RawMap} RawMap
  * @typedef {import('./attribution.js').Target} Target
  *
  * @typedef {Object} Drawing   a map over a picture

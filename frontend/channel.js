@@ -1,16 +1,18 @@
 // The open channel: one tile of the shown grid large (ChannelView), the
 // same channel at other kept steps, drawn as each step's grid arrives, in
-// the layer's other kinds (related.js) and in the compared run, and its
-// downloads. Which channel is open is the controller's state; this module
-// only turns it into what the view shows.
+// the layer's other kinds (related.js), its dataset examples
+// (examplespanel.js) and in the compared run, and its downloads. Which
+// channel is open is the controller's state; this module only turns it
+// into what the view shows.
 
 import {isAttribution} from './attribution.js';
 import {ChannelView} from './channelview.js';
+import {ChannelExamples} from './examplespanel.js';
 import {STATS_COLUMNS, channelStatsRow, downloadBlob, downloadCanvas, fileName, gridNameParts,
   toCsv} from './export.js';
 import {tileCount, tileOf} from './geometry.js';
 import {Latest} from './paneloader.js';
-import {loadRelated, relatedGrids} from './related.js';
+import {loadRelated, namesOutputChannel, relatedGrids} from './related.js';
 import {spreadSteps} from './steps.js';
 
 /**
@@ -23,6 +25,7 @@ import {spreadSteps} from './steps.js';
  * @property {?(ShownGrid & {run: string})} compared   the compared run's grid
  * @property {?number|undefined} channel  channel (tiles), output filter (mosaic)
  * @property {?number|undefined} input    input channel (mosaic)
+ * @property {?number|undefined} example  the dataset example chosen (its slot)
  * @property {string} cmap
  * @property {string} run       the grid's run, layer and kind, to ask for other steps
  * @property {string} layer
@@ -31,6 +34,8 @@ import {spreadSteps} from './steps.js';
  * @property {function(string): string} tileLabel  what one tile of a kind is
  *     called (the model's tileLabel), for the related grids
  * @property {?import('./api.js').LayerInfo} layerInfo  the layer, with its kinds
+ * @property {?import('./api.js').ProbeInfo} pictures  the pictures behind the
+ *     run's dataset examples (the `layers` reply's), if any
  */
 
 /** At most this many steps in the "other steps" strip. */
@@ -49,12 +54,15 @@ export class ChannelPanel {
    * @param {function(number): void} options.onStep   a step of the strip was clicked
    * @param {function(string, ?number): void} options.onKind   a related kind was
    *     clicked: show it at that step
+   * @param {function(number): void} options.onExample   a dataset example was
+   *     chosen (its slot)
    */
-  constructor({api, onClose, onMove, onStep, onKind}) {
+  constructor({api, onClose, onMove, onStep, onKind, onExample}) {
     this.api = api;
     this.onStep = onStep;
     this.onKind = onKind;
-    this.view = new ChannelView({onClose, onMove,
+    this.examples = new ChannelExamples({api, onExample, onKind});
+    this.view = new ChannelView({onClose, onMove, examples: this.examples.element,
       onExportPng: () => this.exportPng(), onExportCsv: () => this.exportCsv()});
     this.element = this.view.element;
     // Strip answers of an earlier channel or step must not land in this one.
@@ -82,16 +90,14 @@ export class ChannelPanel {
   render(open) {
     const current = this.latest.start();
     this.open = null;
-    if (open.channel == null || !open.shown || isAttribution(open.shown.grid)) {
+    const shown = open.shown;
+    const tile = shown && open.channel != null ? tileOf(shown.grid, open.channel, open.input) : -1;
+    if (!shown || isAttribution(shown.grid) || tile < 0 || tile >= tileCount(shown.grid)) {
+      this.examples.render({...open, follows: false});
       this.view.hide();
       return;
     }
-    const {grid, pixels} = open.shown;
-    const tile = tileOf(grid, open.channel, open.input);
-    if (tile < 0 || tile >= tileCount(grid)) {
-      this.view.hide();
-      return;
-    }
+    const {grid, pixels} = shown;
     this.open = open;
     this.view.show({grid, pixels, tile}, open.cmap, `${open.run} · ${open.layer} · ${open.kindText}`);
 
@@ -126,6 +132,7 @@ export class ChannelPanel {
         this.onKind, (items) => {
           if (current()) this.view.setStrip('related', items, 'Same channel in other views');
         });
+    this.examples.render({...open, follows: !!open.layerInfo && namesOutputChannel(grid, open.layerInfo)});
 
     const compared = open.compared;
     if (compared) {

@@ -11,6 +11,7 @@ import {describeTile, statOf} from './geometry.js';
 import {deadCover, describeWithQuality, isDead, optimisationText, qualityNote,
   qualityOf} from './features.js';
 import {rangeText} from './gridview.js';
+import {isExamples} from './examples.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -39,6 +40,8 @@ import {rangeText} from './gridview.js';
  * @property {function(number): void} onMove     next (+1) or previous (-1) channel
  * @property {function(): void} onExportPng      download the channel as shown
  * @property {function(): void} onExportCsv      download its statistics per step
+ * @property {HTMLElement} examples    the section on the channel's dataset
+ *     examples (examplespanel.js fills it), placed after the other views
  */
 
 /**
@@ -73,7 +76,7 @@ function fitCanvas(canvas, box) {
 /** The channel panel. */
 export class ChannelView {
   /** @param {ChannelViewActions} actions */
-  constructor({onClose, onMove, onExportPng, onExportCsv}) {
+  constructor({onClose, onMove, onExportPng, onExportCsv, examples}) {
     this.title = el('h2', {className: 'fv-channel-title'});
     this.subtitle = el('div', {className: 'fv-muted'});
     this.quality = el('div');
@@ -122,6 +125,7 @@ export class ChannelView {
     exports,
     this.scale,
     this.related,
+    examples,
     this.stats,
     this.stripHeading, this.strip,
     this.compare);
@@ -206,16 +210,19 @@ export class ChannelView {
   renderStats(grid, tile) {
     /** @param {string} key */
     const stat = (key) => statOf(grid, tile, key);
+    // An examples tile is crops of pictures: its pixel figures say nothing
+    // of the channel (its statistics over the data are in its section).
+    const pictures = isExamples(grid);
     /** @type {Array<[string, string]>} */
-    const rows = [
+    const rows = pictures ? [['size', `${grid.tile_height}×${grid.tile_width}`]] : [
       ['range', rangeText(grid, tile)],
       ['size', `${grid.tile_height}×${grid.tile_width}`],
     ];
-    if (stat('mean') !== undefined) rows.push(['mean', fmt(stat('mean') ?? null)]);
-    if (stat('zero_fraction') !== undefined) {
+    if (!pictures && stat('mean') !== undefined) rows.push(['mean', fmt(stat('mean') ?? null)]);
+    if (!pictures && stat('zero_fraction') !== undefined) {
       rows.push(['zeros', pct(stat('zero_fraction') ?? null)]);
     }
-    if (stat('nonfinite_fraction') !== undefined) {
+    if (!pictures && stat('nonfinite_fraction') !== undefined) {
       rows.push(['non-finite', pct(stat('nonfinite_fraction') ?? null)]);
     }
     if (grid.layout === 'tiles' && grid.total_channels) {

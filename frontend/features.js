@@ -19,6 +19,7 @@
 
 import {el} from './dom.js';
 import {describeTile, tileCount, tileOrigin} from './geometry.js';
+import {finite, whole} from './values.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -50,25 +51,25 @@ export const FAILED_BELOW = 2;
  * tb_featureviz/featurevis/quality.py; these mirror them for the panel.
  */
 export const RATIO_CAP = 1000;
+
 /** A measured ratio. */
 export const STATUS_OK = 'ok';
+
 /** Noise leaves the channel at exactly 0: the ratio is a bound (±RATIO_CAP). */
 export const STATUS_NOISE_OFF = 'noise_off';
+
 /**
  * The layer's activation clips and the channel stayed at 0 on every
  * optimisation step and on the final image although the optimiser pushed
  * its input up all along: a dead unit, whose image shows nothing.
  */
 export const STATUS_DEAD = 'dead';
+
 /** The model gave NaN or infinity: the ratio is not a measurement. */
 export const STATUS_NONFINITE = 'nonfinite';
+
 /** Every status word the panel knows; any other reads as none. */
 export const STATUSES = Object.freeze([STATUS_OK, STATUS_NOISE_OFF, STATUS_DEAD, STATUS_NONFINITE]);
-
-/** @param {*} value  @returns {?number} a finite number, else null */
-function finite(value) {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
 
 /**
  * The quality figures of tile `tile`, or null when the grid carries none.
@@ -91,9 +92,12 @@ export function qualityOf(grid, tile) {
 
 /** A dead channel, in words, everywhere it is named. */
 export const DEAD_TEXT = 'dead channel';
+
 /** Why a channel is called dead ("stays …"; several "stay …"). */
 const STAYS_OFF = 'at 0 however the image is pushed';
+
 export const DEAD_WHY = `stays ${STAYS_OFF}`;
+
 /** What a ratio at the cap means where noise leaves the channel at 0. */
 export const NOISE_OFF_NOTE = 'noise leaves this channel at 0, so the ratio is a bound';
 
@@ -177,8 +181,10 @@ export function describeWithQuality(grid, tile, x, y) {
 
 /** The marker's words, everywhere it appears. */
 export const FAILED_TEXT = 'likely failed visualization';
+
 /** The signs beside the words: a failed visualization, a dead channel. */
 export const FAILED_SIGN = '⚠';
+
 export const DEAD_SIGN = '⊘';
 
 /**
@@ -363,15 +369,6 @@ export function qualityNote(quality) {
   return el('div', {className: `fv-quality${marked}`, testid: 'quality-note'},
       lead ? el('strong', {text: lead}) : null,
       figures);
-}
-
-/**
- * @param {*} value
- * @param {number} least
- * @returns {?number} a whole number >= `least`, else null
- */
-function whole(value, least) {
-  return Number.isSafeInteger(value) && value >= least ? value : null;
 }
 
 /**

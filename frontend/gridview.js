@@ -36,11 +36,14 @@ export function rangeText(grid, tile) {
 export class GridPane {
   /**
    * @param {Object} options
-   * @param {function(GridDoc, number): void} options.onTile  a tile was clicked
+   * @param {function(GridDoc, number, number, number): void} options.onTile  a tile
+   *     was clicked: the grid, the tile and the pixel inside it (x, y)
    * @param {string} [options.caption]   caption until the first grid is drawn
    * @param {function(GridDoc, number, number, number): TileMeaning} [options.describe]
    *     names the tile under the pointer; a pane of whole images (the probe)
-   *     names the image instead of a channel
+   *     names the image instead of a channel. A meaning with `lines` (a crop
+   *     of dataset examples) is shown in those lines instead of the pixel's
+   *     value, which says nothing there
    * @param {function(HTMLCanvasElement, GridDoc): void} [options.onExport]  offer a
    *     download button; called with the canvas and the grid it shows
    */
@@ -81,7 +84,7 @@ export class GridPane {
     this.canvas.addEventListener('mouseleave', () => { this.tooltip.hidden = true; });
     this.canvas.addEventListener('click', (e) => {
       const hit = this.hitAt(e);
-      if (hit && this.grid) this.onTile(this.grid, hit.tile);
+      if (hit && this.grid) this.onTile(this.grid, hit.tile, hit.x, hit.y);
     });
   }
 
@@ -177,18 +180,20 @@ export class GridPane {
     }
     this.canvas.style.cursor = 'pointer';
     const grid = this.grid;
-    const what = this.describe(grid, hit.tile, hit.x, hit.y);
+    const what = /** @type {TileMeaning & {lines?: string[]}} */ (
+      this.describe(grid, hit.tile, hit.x, hit.y));
     const value = valueAt(this.pixels, grid, hit.tile, hit.x, hit.y);
     const valueText = Array.isArray(value) ? value.map(fmt).join(', ') : fmt(value);
     const quality = qualityOf(grid, hit.tile);
     const warning = tileWarning(quality);
+    const lines = Array.isArray(what.lines) ? what.lines :
+      [`range ${rangeText(grid, hit.tile)}`, `value ${valueText} at (${hit.y}, ${hit.x})`];
     replace(this.tooltip,
         el('strong', {text: what.label}),
         warning ? el('div', {className: `fv-warning${isDead(quality) ? ' fv-warning-dead' : ''}`,
           text: warning}) : null,
         ratioIsBound(quality) ? el('div', {className: 'fv-muted', text: NOISE_OFF_NOTE}) : null,
-        el('div', {text: `range ${rangeText(grid, hit.tile)}`}),
-        el('div', {text: `value ${valueText} at (${hit.y}, ${hit.x})`}));
+        ...lines.map((text) => el('div', {text})));
     this.tooltip.hidden = false;
     const box = this.scroller.getBoundingClientRect();
     let left = e.clientX - box.left + this.scroller.scrollLeft + 14;

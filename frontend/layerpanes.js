@@ -8,6 +8,7 @@
 // state and the step bar stay the controller's.
 
 import {notice} from './dom.js';
+import {EXAMPLES} from './examples.js';
 import {Latest, clampSample, loadCompare, loadPane, loadProbe, servedStep} from './paneloader.js';
 
 /**
@@ -98,13 +99,14 @@ export class LayerPanes {
   }
 
   /**
-   * The probe image at the shown step and image.
+   * The probe image at the shown step and image (none beside dataset examples).
    *
    * @param {function(): boolean} current  false once a newer grid load started
    */
   showProbe(current) {
-    const {run, step, sample} = this.model.state;
-    const probe = this.model.doc && this.model.doc.probe;
+    const {run, step, sample, kind} = this.model.state;
+    // Dataset examples come from the data, not from the probe images.
+    const probe = kind === EXAMPLES ? null : this.model.doc && this.model.doc.probe;
     loadProbe(this.api, this.view.probePane,
         {probe, run, step, sample, current, look: () => this.model.look()});
   }

@@ -4,6 +4,7 @@
 // the chosen kind, a step that was not kept. No DOM, no fetching.
 
 import {routeUrl} from './api.js';
+import {EXAMPLES} from './examples.js';
 import {nearestStep} from './steps.js';
 import {readState, writeState} from './state.js';
 
@@ -87,6 +88,13 @@ export class PanelModel {
   closeChannel() {
     delete this.state.channel;
     delete this.state.input;
+    delete this.state.example;
+  }
+
+  /** @param {?number} slot  the open channel's dataset example (null: none) */
+  setExample(slot) {
+    if (slot == null || slot < 0) delete this.state.example;
+    else this.state.example = slot;
   }
 
   /**
@@ -142,6 +150,14 @@ export class PanelModel {
     return Math.max(info ? info.samples || 1 : 1, probe ? probe.samples || 1 : 1);
   }
 
+  /**
+   * @returns {number} probe images the picker offers: none beside dataset
+   *     examples, which come from the data, not from the probe images
+   */
+  pickableSamples() {
+    return this.state.kind === EXAMPLES ? 0 : this.sampleCount();
+  }
+
   /** @returns {{cmap: string, zoom: string}} the colour map and zoom grids are drawn with */
   look() {
     return {cmap: this.state.cmap || 'auto', zoom: this.state.zoom || 'auto'};
@@ -162,16 +178,19 @@ export class PanelModel {
   }
 
   /**
-   * Open the channel a tile shows (null: the tile names none).
+   * Open the channel a tile shows (null: the tile names none), with the
+   * dataset example clicked in it, if any.
    *
    * @param {?{channel: number, input: ?number}} opened
+   * @param {?number} [example]   the slot of the crop clicked (examples grid)
    * @returns {boolean} whether a channel was opened
    */
-  openChannel(opened) {
+  openChannel(opened, example = null) {
     if (!opened) return false;
     this.state.channel = opened.channel;
     if (opened.input != null) this.state.input = opened.input;
     else delete this.state.input;
+    this.setExample(example);
     return true;
   }
 

@@ -53,6 +53,20 @@ export function kernelTilesAreOutputs(layer) {
 }
 
 /**
+ * True when the tiles of `grid` name the layer's output channels, so that
+ * the same channel can be followed into the layer's other kinds (and its
+ * dataset examples). A matrix is one tile of weights: it names no channel;
+ * a depthwise kernel's tiles are input channels.
+ *
+ * @param {GridDoc} grid
+ * @param {LayerInfo} layer
+ * @returns {boolean}
+ */
+export function namesOutputChannel(grid, layer) {
+  return grid.layout !== 'matrix' && !(KERNEL_KINDS.has(grid.kind) && !kernelTilesAreOutputs(layer));
+}
+
+/**
  * Which grids show the channel of `grid` in the layer's other kinds. A
  * feature visualization is always offered, so that its absence is said.
  *
@@ -64,10 +78,8 @@ export function kernelTilesAreOutputs(layer) {
  * @returns {RelatedGrid[]}
  */
 export function relatedGrids(grid, layer, run, tileLabel) {
-  // A matrix is one tile of weights: it names no channel to follow.
-  if (grid.layout === 'matrix') return [];
+  if (!namesOutputChannel(grid, layer)) return [];
   const apart = !kernelTilesAreOutputs(layer);
-  if (apart && KERNEL_KINDS.has(grid.kind)) return [];
   const kinds = layer.kinds || {};
   /** @type {RelatedGrid[]} */
   const out = [];

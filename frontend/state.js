@@ -21,6 +21,8 @@
  * @property {number} [channel]   channel index (tiles), output filter (mosaic)
  * @property {number} [input]     input channel (mosaic layout)
  * @property {number} [target]    the attribution view's target class
+ * @property {number} [example]   the open channel's dataset example (its slot,
+ *     0 for the strongest)
  * @property {string} [cmap]
  * @property {string} [zoom]      'auto', 'fit' or a number
  * @property {string} [compare]   second run shown side by side
@@ -28,9 +30,9 @@
  */
 
 /** Keys kept in the hash, in the order they are written. */
-export const KEYS = ['run', 'layer', 'kind', 'step', 'sample', 'channel', 'input', 'target',
+export const KEYS = ['run', 'layer', 'kind', 'step', 'sample', 'channel', 'input', 'example', 'target',
   'cmap', 'zoom', 'compare', 'view'];
-const NUMERIC = new Set(['step', 'sample', 'channel', 'input', 'target']);
+const NUMERIC = new Set(['step', 'sample', 'channel', 'input', 'example', 'target']);
 const PARENT_PREFIX = 'fv-';
 const PLUGIN_TAB = 'featureviz';
 

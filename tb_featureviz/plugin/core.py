@@ -273,14 +273,15 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
         for s in index.series.values():
             all_steps.update(s.images)
             dropped = dropped or len(s.images) < s.written()
+        pictures = index.series.get((names.DATA_LAYER, names.PICTURES_KIND))
         return {
             "run": run,
             "model": documents.structure_model(structure),
             "layers": layers,
-            "probe": None if probe is None else {
-                "layer": names.PROBE_LAYER, "kind": names.PROBE_KIND,
-                "steps": sorted(probe.images), "samples": probe.samples(),
-            },
+            "probe": _pseudo_layer(probe, names.PROBE_LAYER, names.PROBE_KIND),
+            # The pictures behind a data-set pass's examples, null where none
+            # were logged, so the panel asks for them only at steps that have them.
+            "pictures": _pseudo_layer(pictures, names.DATA_LAYER, names.PICTURES_KIND),
             "steps": sorted(all_steps),
             "events": index.events,
             "sampling": {**self.sample_limits, "dropped": dropped},
@@ -288,3 +289,10 @@ class FeatureVizPlugin(base_plugin.TBPlugin):
             "kind_labels": dict(names.KIND_LABELS),
             "tile_labels": dict(names.TILE_LABELS),
         }
+
+
+def _pseudo_layer(series, layer, kind):
+    """How the ``layers`` reply names a pseudo layer's grids (the probe, the data pictures), or None."""
+    if series is None:
+        return None
+    return {"layer": layer, "kind": kind, "steps": sorted(series.images), "samples": series.samples()}

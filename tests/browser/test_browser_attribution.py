@@ -435,7 +435,7 @@ def test_a_malformed_record_shows_notes_not_errors(page, tensorboard):
 
 
 def test_attribution_math_in_the_page(page, tensorboard):
-    """attribution.js, imported as served, against the writer's heatmaps.py."""
+    """attribution.js and heatmap.js, imported as served, against the writer's heatmaps.py."""
     from tb_featureviz import names
     from tb_featureviz.render import heatmaps
 
@@ -447,27 +447,28 @@ def test_attribution_math_in_the_page(page, tensorboard):
     result = frame.evaluate(
         """async ([raw, picture, values]) => {
           const a = await import('./attribution.js');
+          const hm = await import('./heatmap.js');
           const cm = await import('./colormap.js');
           const st = await import('./state.js');
-          const map = a.readMap(raw);
+          const map = hm.readMap(raw);
           const rgba = new Uint8ClampedArray(13 * 23 * 4);
           picture.flat().forEach((rgb, i) => rgba.set([...rgb, 255], i * 4));
           const pic = {width: 23, height: 13, data: rgba};
-          const over = (opacity) => Array.from(a.overlay(pic, map, opacity).data)
+          const over = (opacity) => Array.from(hm.overlay(pic, map, opacity).data)
               .filter((_, i) => i % 4 !== 3);
           const target = (e) => a.readAttribution({kind: 'attribution', attribution: {method: 'gradcam',
                                                    opacity: 0.5}, targets: [e]});
           return {
             constants: [a.ATTRIBUTION, a.FEATURE_MAPS, a.DEFAULT_OPACITY, cm.VIRIDIS_STOPS],
-            rint: [0.5, 1.5, 2.5, -0.5, -1.5, 2.4999, 2.5001, 3].map(a.roundHalfEven),
+            rint: [0.5, 1.5, 2.5, -0.5, -1.5, 2.4999, 2.5001, 3].map(hm.roundHalfEven),
             size: [map.height, map.width, map.min, map.max, map.nonfinite],
-            up: Array.from(a.upsample(map, 13, 23)),
-            at: [a.valueAt(map, 13, 23, 0, 0), a.valueAt(map, 13, 23, 22, 12), a.valueAt(map, 13, 23, 9, 4)],
-            colours: values.map((v) => a.heatColour(v, 0, 2)),
-            flat: a.heatColour(5, 0, 0),
+            up: Array.from(hm.upsample(map, 13, 23)),
+            at: [hm.valueAt(map, 13, 23, 0, 0), hm.valueAt(map, 13, 23, 22, 12), hm.valueAt(map, 13, 23, 9, 4)],
+            colours: values.map((v) => hm.heatColour(v, 0, 2)),
+            flat: hm.heatColour(5, 0, 0),
             over: [over(0.5), over(0.3), over(1)],
             maps: [null, [], [[]], [[1, 2], [3]], [[1, 'x']], [[1, true]], 'junk', [[null, 2]]]
-                .map((m) => { const r = a.readMap(m); return r && [r.height, r.width, r.max, r.nonfinite]; }),
+                .map((m) => { const r = hm.readMap(m); return r && [r.height, r.width, r.max, r.nonfinite]; }),
             pick: [a.pickTarget([], 3), a.pickTarget([{class: 1}, {class: 3}], 3),
                    a.pickTarget([{class: 1}, {class: 3}], 7, 1), a.pickTarget([{class: 1}], 7, 4)],
             score: [

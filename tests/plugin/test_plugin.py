@@ -123,6 +123,7 @@ def test_layers_of_the_cnn_run(served):
              "kinds": {"activations": {"steps": [5, 10], "samples": 1, "written": 2}}},
         ],
         "probe": {"layer": "_probe", "kind": "probe", "steps": [0], "samples": 2},
+        "pictures": None,
         "steps": [0, 5, 10],
         "events": pf.CNN_EVENTS["events"],
         "sampling": {"images": 10, "featureviz": featureviz_limit(load_fast), "dropped": False},
@@ -161,7 +162,8 @@ def test_layers_reports_steps_dropped_by_sampling(served):
     assert set(kind["steps"]) <= set(pf.LONG_STEPS)
     assert (kind["written"], kind["samples"]) == (15, 1)
     assert doc["steps"] == kind["steps"]
-    assert doc["model"] is None and doc["probe"] is None and doc["events"] == []
+    assert doc["model"] is None and doc["probe"] is None and doc["pictures"] is None
+    assert doc["events"] == []
     assert doc["sampling"] == {"images": 10, "featureviz": featureviz_limit(load_fast), "dropped": True}
 
 
