@@ -7,8 +7,8 @@ each channel's top k pictures by their spatial maximum
 (:class:`tb_featureviz.examples.topk.TopK`), per-channel statistics and a
 histogram. Memory is ``O(layers x channels x k)`` whatever the data set's
 size. For the channels drawn (the first ``max_channels``) the crops of the
-kept units' receptive fields are cut from their pictures as they enter the
-top k, so the data is read once.
+kept units' receptive fields are cut from their pictures while those are
+still in memory (the last few batches), so the data is read once.
 
 Under distributed training every process scans its share of the batches
 and the results are merged (:func:`tb_featureviz.model.distribution.gather`):
@@ -21,6 +21,7 @@ Example:
     [(417, 11234, 3.27)]
 """
 
+import collections
 import dataclasses
 
 import numpy as np
@@ -38,6 +39,9 @@ CROP_SIZE = 48
 
 #: Pictures of the first batch that set each layer's histogram range.
 RANGE_PICTURES = 4
+
+#: Batches whose pictures are kept for crops still to cut (see :class:`_LateCrops`).
+CROP_WINDOW = 4
 
 #: Longest side of the kept copies of the pictures behind the drawn examples.
 THUMBNAIL_SIZE = 128
@@ -152,13 +156,17 @@ class ExampleScan:
         extractor = activations.ActivationExtractor(model, self.infos).keras_model
         first = [activations.layer_data_format(info.layer, self._format) == "channels_first" for info in self.infos]
 
-        def reduce_all(m, x, los, his):
-            outputs = m(x, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            return [part for i, out in enumerate(outputs)
-                    for part in reductions.reduce_layer(out, los[i], his[i], first[i])]
+        def reducing(reduce):
+            def reduce_all(m, x, los, his):
+                outputs = m(x, training=False)
+                outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+                return [part for i, out in enumerate(outputs) for part in reduce(out, los[i], his[i], first[i])]
+            return reduce_all
 
-        self._pass = compile_inference(extractor, reduce_all)
+        # The pass for finite activations (fast), and the one for any values, compiled when first needed.
+        self._pass = compile_inference(extractor, reducing(reductions.reduce_finite_layer))
+        self._general = None
+        self._extractor, self._reducing = extractor, reducing(reductions.reduce_layer)
         self._fields = {}
 
     def _load(self, pictures):
@@ -172,7 +180,13 @@ class ExampleScan:
         return self._fields[key]
 
     def _reduce(self, batch, los, his):
-        parts = self._pass(batch, np.asarray(los, np.float32), np.asarray(his, np.float32))
+        los, his = np.asarray(los, np.float32), np.asarray(his, np.float32)
+        parts = self._pass(batch, los, his)
+        if not all(np.isfinite(sums).all() for sums in parts[2::8]):
+            # A non-finite value (or sums past float32) somewhere: the pass that masks them, on this batch.
+            if self._general is None:
+                self._general = compile_inference(self._extractor, self._reducing)
+            parts = self._general(batch, los, his)
         return [parts[i * 8:(i + 1) * 8] for i in range(len(self.infos))]
 
     def run(self, data, *, max_pictures=None, progress=None, batch_size=data_lib.BATCH_SIZE):
@@ -191,6 +205,7 @@ class ExampleScan:
         stream = data_lib.batches(data, batch_size, max_pictures)  # read once: a generator works too
         layers, size, los, his = None, None, None, None
         thumbnails = {}
+        crops = _LateCrops()
         done = 0
         for number, (start, pictures) in enumerate(stream):
             if los is None:
@@ -211,13 +226,15 @@ class ExampleScan:
                                  f"{tuple(probe.display.shape[1:3])} (batch from picture {start})")
             indices = np.arange(start, start + len(pictures))
             for scan, parts in zip(layers.values(), self._reduce(probe.batch, los, his)):
-                self._add(scan, parts, indices, probe.display)
+                self._add(scan, parts, indices, probe.display, crops)
+            crops.keep(layers.values(), start, probe.display)
             _keep_thumbnails(thumbnails, layers.values(), indices, probe.display)
             done += len(pictures)
             if progress is not None:
                 progress(done, total)
         if los is None:
             raise ValueError(f"{self.owner} expects at least one picture. Received: an empty data set")
+        crops.finish(layers.values() if layers else ())
         result = ScanResult(layers or {}, done, tuple(size) if size is not None else (0, 0), thumbnails)
         return self._merged(result, world)
 
@@ -233,21 +250,13 @@ class ExampleScan:
                                           np.full((self.k, drawn, CROP_SIZE, CROP_SIZE, 3), 128, np.uint8))
         return layers
 
-    def _add(self, scan, parts, indices, display):
+    def _add(self, scan, parts, indices, display, crops):
         maxima, positions, sums, zeros, nonfinite, lows, highs, counts = parts
         scan.stats.add(sums, zeros, nonfinite, lows, highs, values=len(indices) * scan.field.height * scan.field.width)
         scan.counts += counts
         order = scan.top.update(maxima, positions, indices)
-        drawn = scan.crops.shape[1]
-        fresh = order[:, :drawn] >= scan.top.k  # slots now held by a picture of this batch
-        kept = np.take_along_axis(scan.crops, np.minimum(order[:, :drawn], scan.top.k - 1)[..., None, None, None], 0)
-        picture_size = display.shape[1:3]
-        for slot, channel in zip(*np.nonzero(fresh)):
-            row = order[slot, channel] - scan.top.k
-            box = scan.field.box(positions[row, channel], *picture_size)
-            kept[slot, channel] = crop(display[row], box)
-        scan.crops = kept
-        scan.picture_size = picture_size
+        crops.reorder(scan, order)
+        scan.picture_size = display.shape[1:3]
 
     def _merged(self, result, world):
         if world == 1:
@@ -269,6 +278,65 @@ class ExampleScan:
         referenced = _referenced(merged.layers.values())
         merged.thumbnails = {index: picture for index, picture in merged.thumbnails.items() if index in referenced}
         return merged
+
+
+class _LateCrops:
+    """The crops of the drawn examples, cut when their picture leaves a window of the last batches.
+
+    A picture enters a channel's top k, and most leave it again within a
+    few batches; cutting each crop as its picture enters would cut them all.
+    This keeps the last :data:`CROP_WINDOW` batches' pictures (a bounded
+    amount, whatever the data set's size) and marks the slots that wait for
+    a crop; when a batch leaves the window, the crops of the slots that
+    still hold one of its pictures are cut, each (picture, box) once. The
+    crops are those :func:`crop` cuts as the picture enters: the same
+    pixels, fewer cuts.
+    """
+
+    def __init__(self):
+        self.batches = collections.deque()  # (first index, display) of the batches in the window
+        self.waiting = {}  # id(LayerScan) -> bool [k, drawn]: slots whose crop is not cut yet
+
+    def reorder(self, scan, order):
+        """Move ``scan``'s crops to the top k's new ``order`` (as :meth:`TopK.update` returns it)."""
+        k, drawn = scan.top.k, scan.crops.shape[1]
+        waiting = self.waiting.setdefault(id(scan), np.zeros((k, drawn), bool))
+        order = order[:, :drawn]
+        moved = np.flatnonzero((order != np.arange(k)[:, None]).any(axis=0))  # most columns keep their slots
+        if moved.size:
+            rows = order[:, moved]
+            source = (np.minimum(rows, k - 1), moved[None, :])
+            scan.crops[:, moved] = scan.crops[source]
+            waiting[:, moved] = (rows >= k) | waiting[source]  # a picture of this batch: to be cut
+
+    def keep(self, layers, start, display):
+        """Add the batch that starts at picture ``start``; cut the crops of the batch that leaves the window."""
+        self.batches.append((start, display))
+        if len(self.batches) > CROP_WINDOW:
+            self._cut(layers, *self.batches.popleft())
+
+    def finish(self, layers):
+        """Cut every crop still waiting."""
+        while self.batches:
+            self._cut(layers, *self.batches.popleft())
+
+    def _cut(self, layers, start, display):
+        stop = start + len(display)
+        cut = {}  # (picture index, box) -> crop: deep layers' fields cover the whole picture in many channels
+        for scan in layers:
+            waiting = self.waiting.get(id(scan))
+            if waiting is None or not waiting.any():
+                continue
+            indices = scan.top.indices[:, :waiting.shape[1]]
+            slots, channels = np.nonzero(waiting & (indices >= start) & (indices < stop))
+            for slot, channel in zip(slots, channels):
+                index = int(indices[slot, channel])
+                box = scan.field.box(scan.top.positions[slot, channel], *display.shape[1:3])
+                key = (index, tuple(box))
+                if key not in cut:
+                    cut[key] = crop(display[index - start], box)
+                scan.crops[slot, channel] = cut[key]
+            waiting[slots, channels] = False
 
 
 def _referenced(layers):

@@ -83,13 +83,22 @@ class TopK:
         return self._merge(other.values, other.indices, other.positions)
 
     def _merge(self, values, indices, positions):
-        all_values = np.concatenate([self.values, values])
-        all_indices = np.concatenate([self.indices, indices])
-        all_positions = np.concatenate([self.positions, positions])
-        order = _ranked(all_values, all_indices, all_positions)[:self.k]
-        self.values = np.take_along_axis(all_values, order, 0)
-        self.indices = np.take_along_axis(all_indices, order, 0)
-        self.positions = np.take_along_axis(all_positions, order, 0)
+        k = self.k
+        order = np.broadcast_to(np.arange(k)[:, None], self.values.shape).copy()
+        # A column changes only where a new entry may outrank its k-th: after the first batches, few do.
+        # (Strictly below a non-empty k-th, a new entry ranks after every kept one whatever its index.)
+        kth = self.values[-1]
+        best = np.where(np.isnan(values), -np.inf, values).max(axis=0, initial=-np.inf)
+        columns = np.flatnonzero((self.indices[-1] == EMPTY) | np.isnan(kth) | ~(best < kth))
+        if columns.size:
+            all_values = np.concatenate([self.values[:, columns], values[:, columns]])
+            all_indices = np.concatenate([self.indices[:, columns], indices[:, columns]])
+            all_positions = np.concatenate([self.positions[:, columns], positions[:, columns]])
+            ranked = _ranked(all_values, all_indices, all_positions)[:k]
+            self.values[:, columns] = np.take_along_axis(all_values, ranked, 0)
+            self.indices[:, columns] = np.take_along_axis(all_indices, ranked, 0)
+            self.positions[:, columns] = np.take_along_axis(all_positions, ranked, 0)
+            order[:, columns] = ranked
         return order
 
     def entries(self, channel):

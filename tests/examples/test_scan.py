@@ -210,3 +210,93 @@ def test_bad_data_is_refused(data, error, text):
     with pytest.raises(error) as raised:
         ExampleScan(model, select_layers(model, "c1").layers).run(data)
     assert str(raised.value) == text
+
+
+def reference_reductions(activations, lo, hi):
+    """The reductions of ``[N, H, W, C]`` float32 values in numpy, one value at a time where order matters."""
+    from tb_featureviz.examples.reductions import BUCKETS
+
+    batch, height, width, channels = activations.shape
+    flat = activations.reshape(batch, height * width, channels).astype(np.float64)
+    finite = np.isfinite(flat)
+    ranked = np.where(np.isnan(flat), -np.inf, flat) + 0.0  # -0.0 + 0.0 is 0.0: the sign of a zero does not rank
+    positions = np.argmax(ranked, axis=1)  # numpy's argmax: the first of equal values
+    width_of_bucket = (hi - lo) / BUCKETS
+    buckets = np.clip(np.floor((flat[finite] - lo) / width_of_bucket) + 1, 0, BUCKETS + 1).astype(int)
+    return {
+        "maxima": np.max(np.where(np.isnan(flat), -np.inf, flat), axis=1), "positions": positions,
+        "sums": np.where(finite, flat, 0).sum(axis=(0, 1)), "zeros": (flat == 0).sum(axis=(0, 1)),
+        "nonfinite": (~finite).sum(axis=(0, 1)),
+        "lows": np.where(finite, flat, np.inf).min(axis=(0, 1)),
+        "highs": np.where(finite, flat, -np.inf).max(axis=(0, 1)),
+        "counts": np.bincount(buckets, minlength=BUCKETS + 2),
+    }
+
+
+def tricky_activations(nonfinite):
+    """``[3, 5, 6, 4]``: ReLU-like values, ties for the maximum, -0.0, maps of zeros; NaN and inf if asked."""
+    rng = np.random.default_rng(11)
+    values = np.maximum(rng.normal(size=(3, 5, 6, 4)), 0).astype(np.float32)
+    values[0, 1, 4, 0] = values[0, 3, 2, 0] = values[0, 3, 1, 0] = 9.0  # three equal maxima: the first one wins
+    values[1, :, :, 1] = 0.0
+    values[1, 2, 3, 1] = -0.0  # ties with the zeros around it
+    values[2, :, :, 2] = -0.0
+    values[2, 4, 5, 2] = 0.0
+    if nonfinite:
+        values[0, 0, 0, 3] = np.nan
+        values[1, 1, 1, 3] = np.inf
+        values[2, 2, 2, 0] = -np.inf
+    return values
+
+
+@pytest.mark.parametrize("nonfinite", [False, True], ids=["finite", "nan and inf"])
+def test_the_reductions_equal_numpy_one_value_at_a_time(nonfinite):
+    from tb_featureviz.examples import reductions
+
+    activations = tricky_activations(nonfinite)
+    want = reference_reductions(activations, -1.0, 5.0)
+    names = ["maxima", "positions", "sums", "zeros", "nonfinite", "lows", "highs", "counts"]
+    passes = {"reduce_layer": reductions.reduce_layer}
+    if not nonfinite:
+        passes["reduce_finite_layer"] = reductions.reduce_finite_layer
+    for name, reduce in passes.items():
+        got = dict(zip(names, (keras.ops.convert_to_numpy(part) for part in reduce(activations, -1.0, 5.0))))
+        for part in ("positions", "zeros", "nonfinite", "counts"):
+            assert got[part].tolist() == want[part].tolist(), (name, part)
+        for part in ("maxima", "sums", "lows", "highs"):
+            np.testing.assert_allclose(got[part], want[part], rtol=1e-6, err_msg=f"{name} {part}")
+    assert want["positions"][0, 0] == 1 * 6 + 4  # the first of the three nines in row-major order
+    # Channels first gives the same as channels last.
+    transposed = reductions.reduce_layer(np.transpose(activations, (0, 3, 1, 2)), -1.0, 5.0, channels_first=True)
+    assert keras.ops.convert_to_numpy(transposed[1]).tolist() == want["positions"].tolist()
+
+
+def test_a_batch_with_nan_is_reduced_without_it():
+    """The fast pass sees the non-finite sums and hands that batch to the pass that masks them."""
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="linear")(inputs))  # no ReLU to swallow the NaN
+    pictures = pictures_16(24).astype(np.float32)
+    pictures[9, 4, 4] = np.nan  # picture 9 (second batch): NaN in the 3x3 units that see pixel (4, 4)
+    scan = ExampleScan(model, select_layers(model, "linear").layers, k=3)
+    layer = scan.run(pictures, batch_size=8).layers["linear"]
+    assert layer.stats.nonfinite.tolist() == [9.0] * 4
+    assert np.isfinite(layer.stats.sums).all() and np.isfinite(layer.top.values).all()
+    assert layer.counts.sum() == 24 * 14 * 14 * 4 - 36  # the histogram leaves the NaN out
+
+
+def test_every_drawn_crop_is_its_box_cut_from_its_picture():
+    """Crops cut late (when their batch leaves the window) equal the box cut from the picture, in every slot."""
+    from tb_featureviz.examples.scan import CROP_WINDOW, crop
+
+    model = small_cnn()
+    pictures = pictures_16(200, seed=12)
+    scan = ExampleScan(model, select_layers(model, ["c1", "c2"]).layers, k=5, max_channels=3)
+    result = scan.run(pictures, batch_size=8)  # 25 batches: far more than the window
+    assert 200 // 8 > 2 * CROP_WINDOW
+    for name, layer in result.layers.items():
+        assert layer.crops.shape[:2] == (5, 3)
+        for channel in range(3):
+            for slot, entry in enumerate(layer.boxes(channel)):
+                np.testing.assert_array_equal(layer.crops[slot, channel], crop(pictures[entry["index"]], entry["box"]),
+                                              err_msg=f"{name} channel {channel} slot {slot}")
