@@ -78,8 +78,8 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_feature_vis import Timer, machine  # noqa: E402 (sets TF_CPP_MIN_LOG_LEVEL and the repository path)
-from bench_logging import SAMPLE  # noqa: E402
+from bench_feature_vis import Timer, machine, take_turns  # noqa: E402 (sets TF_CPP_MIN_LOG_LEVEL and the repository path)
+from bench_logging import SAMPLE, use_backend  # noqa: E402
 
 ASTRONAUT = os.path.join(os.path.dirname(SAMPLE), "astronaut.png")
 LAYER = "block14_sepconv2_act"
@@ -101,13 +101,7 @@ def parse_args(argv=None):
     parser.add_argument("--skip-peers", action="store_true", help="leave out tf-keras-vis and tf-explain")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
-    if args.backend:
-        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
-            raise RuntimeError("bench_attribution expects Keras not yet imported when --backend is given. "
-                               f"Received: keras already imported with KERAS_BACKEND="
-                               f"{os.environ.get('KERAS_BACKEND')!r}")
-        os.environ["KERAS_BACKEND"] = args.backend
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    use_backend(args.backend, "bench_attribution")
     if args.rounds < 1 or args.images < 1:
         parser.error(f"--rounds and --images expect at least 1. Received: {args.rounds} and {args.images}")
     return args
@@ -410,28 +404,16 @@ def main(argv=None):
 
     # Rounds take the modes in turn, the forward pass first and last (its unit: the mean of the two), so that a
     # change of load reaches every mode alike; tb_featureviz's parts are timed in each round too.
-    walls = {name: [] for name in modes}
-    cpus = {name: [] for name in modes}
     parts = {name: [] for name in PARTS}
-    units = []
-    for r in range(args.rounds):
-        before = None
-        for name, mode in modes.items():
-            with Timer() as timer:
-                mode["call"]()
-            if name == forward_name:
-                before = timer
-            walls[name].append(timer.wall)
-            cpus[name].append(timer.cpu)
-            print(f"round {r + 1}/{args.rounds}: {name}: {timer.wall:.3f} s", file=sys.stderr, flush=True)
+
+    def time_our_parts(r):
         for name, seconds in parts_of_ours(attributor, images).items():
             parts[name].append(seconds)
         print(f"round {r + 1}/{args.rounds}: tb_featureviz by part: "
               + ", ".join(f"{values[-1]:.3f}" for values in parts.values()) + " s", file=sys.stderr, flush=True)
-        with Timer() as after:
-            modes[forward_name]["call"]()
-        units.append((before.wall + after.wall) / 2)
-        walls[forward_name][-1] = units[-1]
+
+    walls, cpus, units = take_turns({name: mode["call"] for name, mode in modes.items()}, forward_name, args.rounds,
+                                    end_of_round=time_our_parts)
 
     rows = []
     for name in modes:

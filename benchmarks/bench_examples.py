@@ -57,8 +57,8 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_feature_vis import Timer, machine  # noqa: E402 (sets TF_CPP_MIN_LOG_LEVEL and the repository path)
-from bench_logging import SAMPLE, write_json, xception_setting  # noqa: E402
+from bench_feature_vis import Timer, machine, take_turns  # noqa: E402 (sets TF_CPP_MIN_LOG_LEVEL and the repository path)
+from bench_logging import SAMPLE, use_backend, write_json, xception_setting  # noqa: E402
 
 ASTRONAUT = os.path.join(os.path.dirname(SAMPLE), "astronaut.png")
 SIZE = 299
@@ -82,13 +82,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE}")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
-    if args.backend:
-        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
-            raise RuntimeError("bench_examples expects Keras not yet imported when --backend is given. "
-                               f"Received: keras already imported with KERAS_BACKEND="
-                               f"{os.environ.get('KERAS_BACKEND')!r}")
-        os.environ["KERAS_BACKEND"] = args.backend
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    use_backend(args.backend, "bench_examples")
     if args.rounds < 1 or args.pictures < 1 or args.batch_size < 1:
         parser.error(f"--rounds, --pictures and --batch-size expect at least 1. "
                      f"Received: {args.rounds}, {args.pictures} and {args.batch_size}")
@@ -209,30 +203,16 @@ def main(argv=None):
             print(f"warm-up: {name}: {warm.wall:.1f} s", file=sys.stderr, flush=True)
         first_bytes = written[-1]
 
-        walls = {name: [] for name in modes}
-        cpus = {name: [] for name in modes}
         parts = {name: [] for name in PARTS}
-        units = []
-        for r in range(args.rounds):
-            before = None
-            for name, call in modes.items():
-                timer.reset()
-                with Timer() as timed:
-                    call()
-                if name == "predict":
-                    before = timed
-                if name == "pass":
-                    for part, seconds in timer.seconds.items():
-                        parts[part].append(seconds)
-                    parts["rest"].append(timed.wall - sum(timer.seconds.values()))
-                walls[name].append(timed.wall)
-                cpus[name].append(timed.cpu)
-                print(f"round {r + 1}/{args.rounds}: {name}: {timed.wall:.1f} s", file=sys.stderr, flush=True)
-            with Timer() as after:
-                predict()
-            print(f"round {r + 1}/{args.rounds}: predict: {after.wall:.1f} s", file=sys.stderr, flush=True)
-            units.append((before.wall + after.wall) / 2)
-            walls["predict"][-1] = units[-1]
+
+        def time_parts(name, timed):
+            if name == "pass":
+                for part, seconds in timer.seconds.items():
+                    parts[part].append(seconds)
+                parts["rest"].append(timed.wall - sum(timer.seconds.values()))
+
+        walls, cpus, units = take_turns(modes, "predict", args.rounds, before=lambda name: timer.reset(),
+                                        after=time_parts)
         logger.close()
 
     result = results["pass"]

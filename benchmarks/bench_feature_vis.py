@@ -115,6 +115,45 @@ class Timer:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
+def take_turns(calls, unit, rounds, *, before=None, after=None, end_of_round=None):
+    """Time ``calls`` (``{name: callable}``) in turns for ``rounds``, the ``unit`` call first and last in each.
+
+    A change of load then reaches every mode alike; the unit's time in a
+    round is the mean of its two calls. ``before(name)`` and
+    ``after(name, timer)`` run around each timed call, ``end_of_round(r)``
+    before the unit's second call (neither is timed).
+
+    Returns:
+        ``(walls, cpus, units)``: per name the wall and CPU seconds of each
+        round, and the unit's seconds per round.
+    """
+    walls = {name: [] for name in calls}
+    cpus = {name: [] for name in calls}
+    units = []
+    for r in range(rounds):
+        first = None
+        for name, call in calls.items():
+            if before is not None:
+                before(name)
+            with Timer() as timer:
+                call()
+            if after is not None:
+                after(name, timer)
+            if name == unit:
+                first = timer
+            walls[name].append(timer.wall)
+            cpus[name].append(timer.cpu)
+            print(f"round {r + 1}/{rounds}: {name}: {timer.wall:.3f} s", file=sys.stderr, flush=True)
+        if end_of_round is not None:
+            end_of_round(r)
+        with Timer() as last:
+            calls[unit]()
+        print(f"round {r + 1}/{rounds}: {unit}: {last.wall:.3f} s", file=sys.stderr, flush=True)
+        units.append((first.wall + last.wall) / 2)
+        walls[unit][-1] = units[-1]
+    return walls, cpus, units
+
+
 def channel_activation(truncated, images, channels):
     """Mean output of each sample's channel on ``images`` (0..255, alone, no canvas)."""
     import keras

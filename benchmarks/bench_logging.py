@@ -37,6 +37,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tb_featureviz", "data", "chelsea.png")
 
 
+def use_backend(backend, script):
+    """Set ``KERAS_BACKEND`` to ``backend`` (None: as set, else TensorFlow) before Keras is imported.
+
+    Refuses a backend other than the one a Keras already imported runs on.
+    """
+    if backend:
+        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
+            raise RuntimeError(f"{script} expects Keras not yet imported when --backend is given. "
+                               f"Received: keras already imported with KERAS_BACKEND="
+                               f"{os.environ.get('KERAS_BACKEND')!r}")
+        os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
 def median_time(function, rounds):
     """``(median seconds, all seconds)`` of ``rounds`` calls of ``function()``."""
     times = []
@@ -78,10 +92,7 @@ def main(argv=None):
                         default=os.environ.get("KERAS_BACKEND", "tensorflow"),
                         help="the Keras backend (set before Keras is imported)")
     args = parser.parse_args(argv)
-    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
-        raise RuntimeError("bench_logging expects Keras not yet imported when --backend is given. "
-                           f"Received: keras already imported with KERAS_BACKEND={os.environ.get('KERAS_BACKEND')!r}")
-    os.environ["KERAS_BACKEND"] = args.backend
+    use_backend(args.backend, "bench_logging")
     # Keras' predict_on_batch on torch converts outputs through an __array__
     # that numpy 2 warns about; the forward pass is timed as users run it.
     warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword")

@@ -142,6 +142,23 @@ def _write_features(log, rng, name, cls, step, total, last):
                     "optimisation": FEATURE_OPTIMISATION if last else FEATURE_OPTIMISATION_FIRST})
 
 
+def write_runs(tmp_path_factory, name, **writers):
+    """Run each writer on one new log directory: ``{"logdir": path, key: what writer ``key`` returned}``."""
+    path = str(tmp_path_factory.mktemp(name))
+    return {"logdir": path, **{key: write(path) for key, write in writers.items()}}
+
+
+def write_grid_jobs(logdir, run, step, jobs):
+    """Write ``jobs`` (GridJobs made by hand, e.g. records the panel must refuse) as ``run``'s ``step``."""
+    from tb_featureviz import FeatureVizLogger
+
+    logger = FeatureVizLogger(logdir, run=run, workers=1)
+    try:
+        logger.write(step, jobs)
+    finally:
+        logger.close()
+
+
 def write_logger_logs(logdir, run="cnn", steps=12, seed=0, drift=True):
     """Write a run with ``FeatureVizLogger`` over a small Keras CNN trained a bit.
 

@@ -19,7 +19,9 @@ import re
 import time
 
 from tb_featureviz.cli import models
-from tb_featureviz.cli.common import SAMPLES, CommandError, check_image_files, check_logdir, size_text, whole_number
+from tb_featureviz.cli.common import (
+    SAMPLES, CommandError, add_logdir, check_image_files, check_logdir, size_text, whole_number,
+)
 from tb_featureviz.cli.log import check_run_name, step_type
 
 NAME = "attribution"
@@ -96,7 +98,7 @@ EPILOG = "Put IMAGE arguments before the options, or end the options with --."
 
 def add_arguments(parser):
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures (default: the bundled cat)")
-    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    add_logdir(parser)
     parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
                         help="a saved classifier (.keras, .h5) or a keras.applications name, kept with its "
                              "ImageNet top (default: xception)")

@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tb_featureviz.cli.common import EXIT_FAILURE, CommandError, first_line
+from tb_featureviz.cli.common import EXIT_FAILURE, CommandError, add_logdir, first_line
 
 NAME = "board"
 
@@ -75,7 +75,7 @@ DESCRIPTION = ("Start TensorBoard on a log directory with --samples_per_plugin=i
 
 
 def add_arguments(parser):
-    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    add_logdir(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine "
                                                            "only; 0.0.0.0 serves every interface)")
     parser.add_argument("--port", type=port_type, default=None,

@@ -112,6 +112,11 @@ def check_image_files(paths, flag="IMAGE"):
         load_probe(path, (None, None, None, 3))
 
 
+def add_logdir(parser):
+    """The ``--logdir`` option every command that writes or serves logs takes (required)."""
+    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+
+
 def check_logdir(logdir, flag="--logdir"):
     """Create ``logdir`` if needed and prove it writable, before any model loads.
 

@@ -16,7 +16,7 @@ import time
 
 from tb_featureviz import defaults
 from tb_featureviz.cli import models
-from tb_featureviz.cli.common import CommandError, check_logdir, size_text, whole_number
+from tb_featureviz.cli.common import CommandError, add_logdir, check_logdir, size_text, whole_number
 from tb_featureviz.cli.log import channels_type, check_run_name, step_type
 
 NAME = "examples"
@@ -64,7 +64,7 @@ DESCRIPTION = ("Dataset examples: scan a folder of pictures once and log, per ch
 
 def add_arguments(parser):
     parser.add_argument("folder", metavar="DIR", help="a folder of pictures")
-    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    add_logdir(parser)
     parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
                         help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
     parser.add_argument("--layers", nargs="+", metavar="LAYER",

@@ -16,7 +16,7 @@ import time
 from tb_featureviz import defaults
 
 from tb_featureviz.cli import models
-from tb_featureviz.cli.common import CommandError, check_logdir, size_text, whole_number
+from tb_featureviz.cli.common import CommandError, add_logdir, check_logdir, size_text, whole_number
 from tb_featureviz.cli.log import check_run_name, size_type, step_type
 
 NAME = "features"
@@ -104,7 +104,7 @@ DESCRIPTION = ("Feature visualization: for each channel, optimise the image that
 
 
 def add_arguments(parser):
-    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    add_logdir(parser)
     parser.add_argument("--model", metavar="NAME_OR_PATH", default="xception",
                         help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
     parser.add_argument("--layer", required=True, help="the layer (qualified or plain name)")

@@ -18,7 +18,7 @@ from tb_featureviz import defaults
 
 from tb_featureviz.cli import models
 from tb_featureviz.cli.common import (
-    SAMPLES, CommandError, WarningSummary, check_image_files, check_logdir, size_text, whole_number,
+    SAMPLES, CommandError, WarningSummary, add_logdir, check_image_files, check_logdir, size_text, whole_number,
 )
 
 NAME = "log"
@@ -64,7 +64,7 @@ EPILOG = "Put IMAGE arguments before --layers, or end the layer list with --."
 def add_arguments(parser):
     parser.add_argument("images", nargs="*", metavar="IMAGE",
                         help="probe image files (default: the bundled cat, unless --sample is given)")
-    parser.add_argument("--logdir", required=True, help="TensorBoard log directory")
+    add_logdir(parser)
     parser.add_argument("--model", metavar="NAME_OR_PATH",
                         help="a saved model (.keras, .h5) or a keras.applications name (default: xception)")
     parser.add_argument("--sample", action="append", choices=sorted(SAMPLES),

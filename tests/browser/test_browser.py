@@ -35,12 +35,6 @@ def logdir(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def tensorboard(logdir):
-    with bf.tensorboard_server(logdir) as server:
-        yield server
-
-
 def served_png(tensorboard, run, layer, kind, step, sample=0):
     """The grid record and the decoded PNG exactly as the plugin serves them."""
     from PIL import Image

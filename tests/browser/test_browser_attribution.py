@@ -17,7 +17,6 @@ and back, the notes on a malformed record, and the math module itself.
 
 import io
 import os
-import re
 import urllib.parse
 
 import numpy as np
@@ -99,7 +98,6 @@ CLASHING = {"rows": 99, "image_url": "https://example.com/x.png", "num_samples":
 
 def write_broken_run(logdir):
     """An attribution grid with a junk header and malformed targets, and no probe pictures."""
-    from tb_featureviz.logger import FeatureVizLogger
     from tb_featureviz.render.jobs import GridJob
 
     tiles = np.random.default_rng(1).integers(0, 256, (2, 2, 12, 12, 3)).astype(np.uint8)
@@ -107,25 +105,12 @@ def write_broken_run(logdir):
                   samples=list(tiles), channels=[0, 1], total_channels=2, source_shape=(2, 2, 2, 2),
                   scale="fixed", value_range=(0.0, 255.0), record_extra={"attribution": "junk"},
                   sample_extra=[{"targets": targets, **CLASHING} for targets in BROKEN_TARGETS])
-    logger = FeatureVizLogger(logdir, run=BROKEN, workers=1)
-    try:
-        logger.write(5, [job])
-    finally:
-        logger.close()
+    bf.write_grid_jobs(logdir, BROKEN, 5, [job])
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    path = tmp_path_factory.mktemp("attribution-logs")
-    records = write_attribution_run(str(path))
-    write_broken_run(str(path))
-    return {"logdir": str(path), "records": records}
-
-
-@pytest.fixture(scope="module")
-def tensorboard(written):
-    with bf.tensorboard_server(written["logdir"]) as server:
-        yield server
+    return bf.write_runs(tmp_path_factory, "attribution-logs", records=write_attribution_run, broken=write_broken_run)
 
 
 def served(tensorboard, step, sample=0, run=RUN, layer=LAYER, kind="attribution"):

@@ -125,32 +125,18 @@ BROKEN_EXAMPLES = {
 
 def write_broken_run(logdir):
     """An examples grid (2 channels, 2x3 crops of 8 px) with a malformed header, and no pictures."""
-    from tb_featureviz.logger import FeatureVizLogger
     from tb_featureviz.render.jobs import GridJob
 
     tiles = np.random.default_rng(1).integers(0, 256, (2, 17, 26, 3)).astype(np.uint8)
     job = GridJob(layer=BROKEN_LAYER, class_name="Conv2D", kind="examples", layout="tiles",
                   samples=[tiles], channels=[0, 1], total_channels=2, source_shape=(2, 8, 8, 3),
                   scale="fixed", value_range=(0.0, 255.0), record_extra={"examples": BROKEN_EXAMPLES})
-    logger = FeatureVizLogger(logdir, run=BROKEN, workers=1)
-    try:
-        logger.write(BROKEN_STEP, [job])
-    finally:
-        logger.close()
+    bf.write_grid_jobs(logdir, BROKEN, BROKEN_STEP, [job])
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    path = tmp_path_factory.mktemp("examples-logs")
-    record = write_examples_run(str(path))
-    write_broken_run(str(path))
-    return {"logdir": str(path), "record": record}
-
-
-@pytest.fixture(scope="module")
-def tensorboard(written):
-    with bf.tensorboard_server(written["logdir"]) as server:
-        yield server
+    return bf.write_runs(tmp_path_factory, "examples-logs", record=write_examples_run, broken=write_broken_run)
 
 
 def served(tensorboard, layer=LAYER, kind="examples", step=STEP, run=RUN):

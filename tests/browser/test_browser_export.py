@@ -28,12 +28,6 @@ def logdir(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def tensorboard(logdir):
-    with bf.tensorboard_server(logdir) as server:
-        yield server
-
-
 def download(page, button):
     """Click ``button``; return the download's suggested name and bytes."""
     with page.expect_download() as info:

@@ -94,12 +94,6 @@ def written(tmp_path_factory):
     return result
 
 
-@pytest.fixture(scope="module")
-def tensorboard(written):
-    with bf.tensorboard_server(written["logdir"]) as server:
-        yield server
-
-
 def served(tensorboard, kind, step=None, sample=0, run=RUN, layer=LAYER):
     """The grid record and the decoded PNG (RGB or grey) as the plugin serves them."""
     from PIL import Image

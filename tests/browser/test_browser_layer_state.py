@@ -37,9 +37,8 @@ def logs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tensorboard(logs):
-    with bf.tensorboard_server(logs["logdir"]) as server:
-        yield server
+def logdir(logs):
+    return logs["logdir"]
 
 
 # The panel's number formats (frontend/dom.js), in Python: JavaScript rounds

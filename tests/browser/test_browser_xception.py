@@ -27,12 +27,6 @@ def logdir(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def tensorboard(logdir):
-    with bf.tensorboard_server(logdir) as server:
-        yield server
-
-
 def test_xception_tree_grids_and_screenshots(page, tensorboard):
     frame = open_panel(page, tensorboard, f"&fv-layer={FIRST_CONV}&fv-kind=activations")
     doc = tensorboard.get_json("/data/plugin/featureviz/layers?run=xception")
