@@ -263,12 +263,9 @@ class FeatureVizLogger(RunLogger):
             return []
         attributor = self._attributors.get(model, layer, preprocess if preprocess is not None else self.preprocess,
                                            _OWNER)
-        attributor.check(targets, labels, method)
         check_class_names(class_names, attributor.num_classes, _OWNER)
-        probe = attributor.load(images)
-        attributor.check(targets, labels, method, num_images=len(probe.batch))
-        result = attributor.attribute_probe(probe, method=method, targets=targets, labels=labels)
-        grid_jobs = ([jobs.probe_job(probe.display)] if self.log_probe else []) + [attribution_job(result, class_names)]
+        result = attributor(images, method=method, targets=targets, labels=labels)
+        grid_jobs = ([jobs.probe_job(result.pictures)] if self.log_probe else []) + [attribution_job(result, class_names)]
         return self.write(step, grid_jobs, model=model)
 
     def log_examples(self, model, data, step, *, layers=None, k=9, max_pictures=None, preprocess=None,

@@ -139,11 +139,15 @@ class Attributor:
             chunk: channels per Score-CAM forward pass.
             progress: optional ``progress(done, total)`` after each Score-CAM chunk.
         """
-        self.check(targets, labels, method)
+        self.check(targets, labels, method)  # before any picture is read
         probe = self.load(images)
         self.check(targets, labels, method, num_images=len(probe.batch))
-        return self.attribute_probe(probe, method=method, targets=targets, labels=labels, chunk=chunk,
-                                    progress=progress)
+        activations, grads, logits, classes = self.capture(probe, targets, labels)
+        if method == "scorecam":
+            maps = self._score_cam(probe.batch, activations, classes, chunk, progress)
+        else:
+            maps = methods.GRADIENT_MAPS[method](activations, grads)
+        return self.result(maps, logits, classes, method, targets, probe.display)
 
     def capture(self, probe, targets="predicted", labels=None):
         """One forward and backward pass: ``(activations, gradients, logits, classes)`` as numpy.
@@ -161,16 +165,6 @@ class Attributor:
             classes = target_lib.target_classes(targets, np.zeros((count, self.num_classes)), labels)
             activations, grads, logits = self._pass(probe.batch, classes)
         return activations, grads, logits, np.asarray(classes, np.int64)
-
-    def attribute_probe(self, probe, *, method="gradcam", targets="predicted", labels=None, chunk=SCORE_CAM_CHUNK,
-                        progress=None):
-        """:meth:`__call__` on a loaded probe batch."""
-        activations, grads, logits, classes = self.capture(probe, targets, labels)
-        if method == "scorecam":
-            maps = self._score_cam(probe.batch, activations, classes, chunk, progress)
-        else:
-            maps = methods.GRADIENT_MAPS[method](activations, grads)
-        return self.result(maps, logits, classes, method, targets, probe.display)
 
     def result(self, maps, logits, classes, method, targets, pictures):
         """The :class:`AttributionResult` of maps computed from a capture."""

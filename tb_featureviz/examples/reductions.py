@@ -25,9 +25,15 @@ Example:
     ([0.25, 1.0], 0.5)
 """
 
+import collections
+import functools
+
 import numpy as np
 
 import keras
+
+#: What :func:`reduce_layer` and :func:`reduce_finite_layer` return for a layer, in this order.
+Reductions = collections.namedtuple("Reductions", "maxima positions sums zeros nonfinite lows highs counts")
 
 #: Histogram buckets between the first batch's range (plus a margin); the values outside get one bucket each side.
 BUCKETS = 60
@@ -95,21 +101,31 @@ def _bincount(ids, length):
     return ops.segment_sum(ops.ones_like(ids), ids, num_segments=length)
 
 
-def _bins(activations, lo, hi):
+def _bins(activations, lo, hi, count=_bincount):
     """int32 ``[(BUCKETS + 3) * C]``: per channel, how many values fall in each bucket, exact zeros apart.
 
     Bin ``bucket * C + channel``; bucket ``BUCKETS + 2`` holds the values
     that are exactly 0 (of either sign), so one pass over finite
     ``activations`` ``[N, H, W, C]`` gives the histogram and the zeros.
+    ``count(ids, length)`` counts the bins (default: :func:`_bincount`).
     """
     ops = keras.ops
     channels = int(activations.shape[-1])
     ids = ops.where(ops.equal(activations, 0.0), BUCKETS + 2, _bucket_ids(activations, lo, hi))
     ids = ops.reshape(ids * channels + ops.arange(channels, dtype="int32"), (-1,))
-    return _bincount(ids, (BUCKETS + 3) * channels)
+    return count(ids, (BUCKETS + 3) * channels)
 
 
-_COMPILED_BINS = []
+@functools.cache
+def _xla_bins():
+    """:func:`_bins` as one XLA cluster (TensorFlow), counting with a segment sum, which XLA compiles."""
+    import tensorflow as tf
+
+    def segment_count(ids, length):
+        return tf.math.unsorted_segment_sum(tf.ones_like(ids), ids, length)
+
+    return tf.function(lambda activations, lo, hi: _bins(activations, lo, hi, count=segment_count),
+                       jit_compile=True)
 
 
 def _histogram_and_zeros(activations, lo, hi):
@@ -121,20 +137,7 @@ def _histogram_and_zeros(activations, lo, hi):
     arithmetic is the same, so are the buckets.
     """
     ops = keras.ops
-    if keras.backend.backend() == "tensorflow":
-        if not _COMPILED_BINS:
-            import tensorflow as tf
-
-            def bins(activations, lo, hi):
-                channels = int(activations.shape[-1])
-                ids = tf.where(tf.equal(activations, 0.0), BUCKETS + 2, _bucket_ids(activations, lo, hi))
-                ids = tf.reshape(ids * channels + tf.range(channels, dtype=tf.int32), [-1])
-                return tf.math.unsorted_segment_sum(tf.ones_like(ids), ids, (BUCKETS + 3) * channels)
-
-            _COMPILED_BINS.append(tf.function(bins, jit_compile=True))
-        bins = _COMPILED_BINS[0](activations, lo, hi)
-    else:
-        bins = _bins(activations, lo, hi)
+    bins = (_xla_bins() if keras.backend.backend() == "tensorflow" else _bins)(activations, lo, hi)
     bins = ops.reshape(bins, (BUCKETS + 3, int(activations.shape[-1])))
     zeros = bins[BUCKETS + 2]
     # The zeros go back into the bucket of 0.
@@ -156,7 +159,7 @@ def reduce_finite_layer(activations, lo, hi, channels_first=False):
     checks them and runs :func:`reduce_layer` on such a batch instead.
 
     Returns:
-        ``[maxima, positions, sums, zeros, nonfinite, lows, highs, counts]``.
+        a list in the order of :data:`Reductions` (graph code returns plain lists).
     """
     ops = keras.ops
     activations = _channels_last(activations, channels_first)
@@ -177,7 +180,7 @@ def reduce_layer(activations, lo, hi, channels_first=False):
     histogram leave non-finite values out (``nonfinite`` counts them).
 
     Returns:
-        ``[maxima, positions, sums, zeros, nonfinite, lows, highs, counts]``.
+        a list in the order of :data:`Reductions` (graph code returns plain lists).
     """
     ops = keras.ops
     activations = _channels_last(activations, channels_first)

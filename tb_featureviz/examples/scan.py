@@ -181,13 +181,13 @@ class ExampleScan:
 
     def _reduce(self, batch, los, his):
         los, his = np.asarray(los, np.float32), np.asarray(his, np.float32)
-        parts = self._pass(batch, los, his)
-        if not all(np.isfinite(sums).all() for sums in parts[2::8]):
+        layers = _per_layer(self._pass(batch, los, his))
+        if not all(np.isfinite(layer.sums).all() for layer in layers):
             # A non-finite value (or sums past float32) somewhere: the pass that masks them, on this batch.
             if self._general is None:
                 self._general = compile_inference(self._extractor, self._reducing)
-            parts = self._general(batch, los, his)
-        return [parts[i * 8:(i + 1) * 8] for i in range(len(self.infos))]
+            layers = _per_layer(self._general(batch, los, his))
+        return layers
 
     def run(self, data, *, max_pictures=None, progress=None, batch_size=data_lib.BATCH_SIZE):
         """Scan ``data`` (see :mod:`tb_featureviz.examples.data`); returns a :class:`ScanResult`.
@@ -211,7 +211,7 @@ class ExampleScan:
             if los is None:
                 # Every process takes the histogram ranges from the same first pictures, so counts add up.
                 sample = self._load(pictures[:RANGE_PICTURES])
-                ranges = [reductions.bucket_range(parts[5], parts[6]) for parts in self._reduce(
+                ranges = [reductions.bucket_range(parts.lows, parts.highs) for parts in self._reduce(
                     sample.batch, np.zeros(len(self.infos)), np.ones(len(self.infos)))]
                 los, his = [r[0] for r in ranges], [r[1] for r in ranges]
             if number % world != rank:
@@ -220,13 +220,13 @@ class ExampleScan:
             if size is None:
                 size = probe.display.shape[1:3]
                 fields = self._fields_for(*size)
-                layers = self._start(fields, los, his)
+                layers = self._start(fields, los, his, size)
             elif probe.display.shape[1:3] != size:
                 raise ValueError(f"{self.owner} expects pictures of one size. Received: {size} and then "
                                  f"{tuple(probe.display.shape[1:3])} (batch from picture {start})")
             indices = np.arange(start, start + len(pictures))
             for scan, parts in zip(layers.values(), self._reduce(probe.batch, los, his)):
-                self._add(scan, parts, indices, probe.display, crops)
+                self._add(scan, parts, indices, crops)
             crops.keep(layers.values(), start, probe.display)
             _keep_thumbnails(thumbnails, layers.values(), indices, probe.display)
             done += len(pictures)
@@ -238,7 +238,7 @@ class ExampleScan:
         result = ScanResult(layers or {}, done, tuple(size) if size is not None else (0, 0), thumbnails)
         return self._merged(result, world)
 
-    def _start(self, fields, los, his):
+    def _start(self, fields, los, his, picture_size):
         layers = {}
         for info, lo, hi in zip(self.infos, los, his):
             shape = info.layer.output.shape
@@ -247,16 +247,16 @@ class ExampleScan:
             drawn = channels if self.max_channels is None else min(channels, self.max_channels)
             layers[info.name] = LayerScan(info, TopK(channels, self.k), reductions.LayerStats(channels),
                                           np.zeros(reductions.BUCKETS + 2), lo, hi, fields[info.name],
-                                          np.full((self.k, drawn, CROP_SIZE, CROP_SIZE, 3), 128, np.uint8))
+                                          np.full((self.k, drawn, CROP_SIZE, CROP_SIZE, 3), 128, np.uint8),
+                                          tuple(picture_size))
         return layers
 
-    def _add(self, scan, parts, indices, display, crops):
-        maxima, positions, sums, zeros, nonfinite, lows, highs, counts = parts
-        scan.stats.add(sums, zeros, nonfinite, lows, highs, values=len(indices) * scan.field.height * scan.field.width)
-        scan.counts += counts
-        order = scan.top.update(maxima, positions, indices)
+    def _add(self, scan, parts, indices, crops):
+        scan.stats.add(parts.sums, parts.zeros, parts.nonfinite, parts.lows, parts.highs,
+                       values=len(indices) * scan.field.height * scan.field.width)
+        scan.counts += parts.counts
+        order = scan.top.update(parts.maxima, parts.positions, indices)
         crops.reorder(scan, order)
-        scan.picture_size = display.shape[1:3]
 
     def _merged(self, result, world):
         if world == 1:
@@ -337,6 +337,12 @@ class _LateCrops:
                     cut[key] = crop(display[index - start], box)
                 scan.crops[slot, channel] = cut[key]
             waiting[slots, channels] = False
+
+
+def _per_layer(parts):
+    """The compiled pass's flat list of outputs as one :data:`reductions.Reductions` per layer."""
+    size = len(reductions.Reductions._fields)
+    return [reductions.Reductions(*parts[start:start + size]) for start in range(0, len(parts), size)]
 
 
 def _referenced(layers):
