@@ -12,7 +12,7 @@
 
 import {fmt, pct} from './dom.js';
 import {readMap} from './heatmap.js';
-import {finite, isObject} from './values.js';
+import {finite, fraction, isObject, readOnce, whole} from './values.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -58,11 +58,12 @@ export function isAttribution(grid) {
 
 /**
  * What the panel can use of an attribution record, and notes on the rest.
+ * Read once per grid object (`readOnce`: hovering asks at every move).
  *
  * @param {GridDoc} grid
  * @returns {AttributionRead}
  */
-export function readAttribution(grid) {
+export const readAttribution = readOnce(function readAttribution(grid) {
   const g = /** @type {*} */ (grid);
   const notes = [];
   const header = isObject(g.attribution) ? g.attribution : null;
@@ -70,7 +71,7 @@ export function readAttribution(grid) {
   const method = header && typeof header.method === 'string' &&
     /^[A-Za-z][A-Za-z0-9+_-]{0,31}$/.test(header.method) ? header.method : null;
   const logged = header ? finite(header.opacity) : null;
-  const opacity = logged != null && logged >= 0 && logged <= 1 ? logged : DEFAULT_OPACITY;
+  const opacity = fraction(logged) ?? DEFAULT_OPACITY;
   if (header && logged !== opacity) notes.push(`No readable opacity: ${pct(opacity)} is used.`);
   /** @type {Target[]} */
   const targets = [];
@@ -79,11 +80,9 @@ export function readAttribution(grid) {
   } else {
     g.targets.forEach((/** @type {*} */ entry, /** @type {number} */ tile) => {
       const e = isObject(entry) ? entry : {};
-      const cls = Number.isSafeInteger(e.class) && e.class >= 0 ? e.class : null;
-      const p = finite(e.probability);
       const map = readMap(e.heatmap);
-      const target = {tile, class: cls, name: typeof e.name === 'string' ? e.name : null,
-        score: finite(e.score), probability: p != null && p >= 0 && p <= 1 ? p : null, map};
+      const target = {tile, class: whole(e.class, 0), name: typeof e.name === 'string' ? e.name : null,
+        score: finite(e.score), probability: fraction(e.probability), map};
       targets.push(target);
       if (!map) notes.push(`${targetName(target)}: no readable map.`);
       else if (map.nonfinite) {
@@ -93,7 +92,7 @@ export function readAttribution(grid) {
     });
   }
   return {method, opacity, targets, notes};
-}
+});
 
 /**
  * Which target to show: the one of class `wanted` (the URL's), else tile

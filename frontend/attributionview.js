@@ -7,8 +7,8 @@
 // and its feature maps. Layout and drawing only; attributionpanel.js
 // decides what it shows. Text goes in through textContent only.
 
-import {el, fmt, replace} from './dom.js';
-import {TABLES} from './colormap.js';
+import {el, fitCanvas, fmt, onActivate, putPixels, replace} from './dom.js';
+import {scaleColors} from './colormap.js';
 import {readoutText, scoreText, tabText} from './attribution.js';
 import {blend, colourScale, heatColours, valueAt} from './heatmap.js';
 
@@ -40,20 +40,6 @@ import {blend, colourScale, heatColours, valueAt} from './heatmap.js';
 const MAIN_BOX = 288;
 const THUMB_BOX = 64;
 
-/**
- * Scale a canvas so its longer side is about `box` CSS px, by a whole
- * factor when it is smaller (never blurred).
- *
- * @param {HTMLCanvasElement} canvas
- * @param {number} box
- */
-function fit(canvas, box) {
-  const side = Math.max(canvas.width, canvas.height, 1);
-  const factor = side <= box ? Math.floor(box / side) : box / side;
-  canvas.style.width = `${canvas.width * factor}px`;
-  canvas.style.height = `${canvas.height * factor}px`;
-}
-
 /** The size a drawing has: its picture's, else the one given. */
 function sizeOf(/** @type {Drawing} */ d) {
   return d.picture ? {height: d.picture.height, width: d.picture.width} :
@@ -70,12 +56,7 @@ function sizeOf(/** @type {Drawing} */ d) {
  */
 function paint(canvas, drawing, colours, opacity) {
   const {height, width} = sizeOf(drawing);
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-  const image = blend(drawing.picture, colours, opacity, height, width);
-  ctx.putImageData(new ImageData(/** @type {Uint8ClampedArray<ArrayBuffer>} */ (image.data),
-      width, height), 0, 0);
+  putPixels(canvas, blend(drawing.picture, colours, opacity, height, width));
 }
 
 /** The attribution view and the attribution / feature-maps link. */
@@ -200,7 +181,7 @@ export class AttributionView {
     const {height, width} = sizeOf(drawing);
     this.colours = heatColours(drawing.map, height, width);
     paint(this.canvas, drawing, this.colours, this.opacity);
-    fit(this.canvas, MAIN_BOX);
+    fitCanvas(this.canvas, MAIN_BOX);
     this.label = label;
     this.labelCanvas();
     this.renderLegend(drawing.map, method);
@@ -224,13 +205,7 @@ export class AttributionView {
     const {lo, hi} = colourScale(map);
     const bar = /** @type {HTMLCanvasElement} */ (el('canvas', {className: 'fv-scale-bar',
       testid: 'attribution-scale'}));
-    bar.width = 256;
-    bar.height = 1;
-    const lut = TABLES.viridis;
-    const colours = new Uint8ClampedArray(256 * 4);
-    for (let p = 0; p < 256; p++) colours.set([lut[p * 3], lut[p * 3 + 1], lut[p * 3 + 2], 255], p * 4);
-    /** @type {CanvasRenderingContext2D} */ (bar.getContext('2d')).putImageData(
-        new ImageData(colours, 256, 1), 0, 0);
+    putPixels(bar, {width: 256, height: 1, data: scaleColors('viridis', lo, hi)});
     const values = hi > lo ? [lo, (lo + hi) / 2, hi] : [lo];
     const labels = el('div', {className: 'fv-scale-labels', testid: 'attribution-legend'},
         ...values.map((v) => el('span', {text: fmt(v)})));
@@ -276,14 +251,7 @@ export class AttributionView {
           ...(item.current ? {'aria-current': 'true'} :
             {role: 'button', tabindex: '0', title: `Show step ${item.step}`})}});
       if (!item.current) {
-        const go = () => this.onStep(item.step);
-        figure.addEventListener('click', go);
-        figure.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            go();
-          }
-        });
+        onActivate(figure, () => this.onStep(item.step));
       }
       return {item, figure, colours: null};
     });
@@ -308,7 +276,7 @@ export class AttributionView {
       const canvas = /** @type {HTMLCanvasElement} */ (el('canvas', {className: 'fv-canvas fv-mini'}));
       f.colours = heatColours(drawing.map, height, width);
       paint(canvas, drawing, f.colours, this.opacity);
-      fit(canvas, THUMB_BOX);
+      fitCanvas(canvas, THUMB_BOX);
       replace(f.figure, canvas, el('figcaption', {}, label,
           el('span', {className: 'fv-muted', text: item.detail || ''})));
     } else {

@@ -5,7 +5,7 @@
 // feature visualization's quality is said in a note; a dead channel's
 // image is covered wherever it is drawn, as in the grid.
 
-import {el, fmt, pct, replace} from './dom.js';
+import {el, fitCanvas, fmt, onActivate, pct, replace} from './dom.js';
 import {colorizeTile, isRgb, resolveColormap, scaleColors, valueAt} from './colormap.js';
 import {describeTile, statOf} from './geometry.js';
 import {deadCover, describeWithQuality, isDead, optimisationText, qualityNote,
@@ -57,20 +57,6 @@ export function drawTile(canvas, ref, cmap) {
   const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
   ctx.putImageData(colorizeTile(ref.pixels, ref.grid, ref.tile, resolveColormap(cmap, ref.grid)),
       0, 0);
-}
-
-/**
- * Scale a canvas so its longer side is about `box` CSS px, by a whole
- * factor when the tile is smaller than the box.
- *
- * @param {HTMLCanvasElement} canvas
- * @param {number} box
- */
-function fitCanvas(canvas, box) {
-  const side = Math.max(canvas.width, canvas.height, 1);
-  const factor = side <= box ? Math.floor(box / side) : box / side;
-  canvas.style.width = `${canvas.width * factor}px`;
-  canvas.style.height = `${canvas.height * factor}px`;
 }
 
 /** The channel panel. */
@@ -283,14 +269,7 @@ export class ChannelView {
             el('figcaption', {text: item.label}));
       }
       if (item.onClick) {
-        const go = /** @type {function(): void} */ (item.onClick);
-        figure.addEventListener('click', go);
-        figure.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            go();
-          }
-        });
+        onActivate(figure, /** @type {function(): void} */ (item.onClick));
       }
       return figure;
     });

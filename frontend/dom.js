@@ -137,3 +137,48 @@ export function isTyping(event) {
   }
   return false;
 }
+
+/**
+ * Put RGBA pixels on a canvas at their own size (its CSS size is left as is).
+ *
+ * @param {HTMLCanvasElement} canvas
+ * @param {{width: number, height: number, data: Uint8ClampedArray}} picture
+ */
+export function putPixels(canvas, picture) {
+  canvas.width = picture.width;
+  canvas.height = picture.height;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.putImageData(new ImageData(/** @type {Uint8ClampedArray<ArrayBuffer>} */ (picture.data),
+      picture.width, picture.height), 0, 0);
+}
+
+/**
+ * Scale a canvas (CSS) so its longer side is about `box` px: by a whole
+ * factor when it is smaller, so pixels stay sharp squares.
+ *
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} box
+ */
+export function fitCanvas(canvas, box) {
+  const side = Math.max(canvas.width, canvas.height, 1);
+  const factor = side <= box ? Math.floor(box / side) : box / side;
+  canvas.style.width = `${canvas.width * factor}px`;
+  canvas.style.height = `${canvas.height * factor}px`;
+}
+
+/**
+ * Run `go` when `node` (a role=button element) is clicked, or activated
+ * from the keyboard with Enter or Space, as a button is.
+ *
+ * @param {HTMLElement} node
+ * @param {function(): void} go
+ */
+export function onActivate(node, go) {
+  node.addEventListener('click', go);
+  node.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      go();
+    }
+  });
+}

@@ -17,7 +17,7 @@
 // untrusted: a malformed field reads as missing and says so in a note.
 // Pure functions over plain objects and typed arrays: no DOM, no fetching.
 
-import {finite, fraction, isObject, whole} from './values.js';
+import {finite, fraction, isObject, readOnce, whole} from './values.js';
 
 /**
  * @typedef {import('./api.js').GridDoc} GridDoc
@@ -155,26 +155,20 @@ function readField(field) {
   return size && jump && start ? {size, jump, start, exact: field.exact !== false} : null;
 }
 
-/** @type {WeakMap<object, ExamplesRead>} */
-const READS = new WeakMap();
-
 /**
  * What the panel can use of an examples record, and notes on the rest.
- * Read once per grid object (hovering asks again at every move).
+ * Read once per grid object (`readOnce`: hovering asks at every move).
  *
  * @param {GridDoc} grid
  * @returns {ExamplesRead}
  */
-export function readExamples(grid) {
-  const hit = READS.get(grid);
-  if (hit) return hit;
+export const readExamples = readOnce(function readExamples(grid) {
   const header = /** @type {*} */ (grid).examples;
   /** @type {string[]} */
   const notes = [];
   /** @type {ExamplesRead} */
   const read = {k: null, pictures: null, pictureSize: null, layout: null, field: null, perChannel: [],
     stats: {mean: [], max: [], zero: []}, health: null, notes};
-  READS.set(grid, read);
   if (!isObject(header)) {
     notes.push('This examples record has no readable “examples” header: the crops cannot be named.');
     return read;
@@ -213,7 +207,7 @@ export function readExamples(grid) {
     saturated: fraction(health.saturated_fraction), nonfinite: fraction(health.nonfinite_fraction)} : null;
   if (!read.health) notes.push('The record has no health figures for the layer.');
   return read;
-}
+});
 
 /**
  * The slot of the crop holding pixel (x, y) of a tile; null on the grey

@@ -8,7 +8,7 @@
 // examplespanel.js decides what they show. Text goes in through
 // textContent only.
 
-import {el, fmt, replace} from './dom.js';
+import {el, fitCanvas, fmt, onActivate, putPixels, replace} from './dom.js';
 import {boxText} from './exampletext.js';
 import {boxOutline, enlarge, paintOutline, pictureFactor} from './pictures.js';
 
@@ -34,15 +34,8 @@ const CROP_BOX = 64;
  * @param {number} [box]    CSS px; the picture's own size when left out
  */
 export function putPicture(canvas, picture, box) {
-  canvas.width = picture.width;
-  canvas.height = picture.height;
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-  ctx.putImageData(new ImageData(/** @type {Uint8ClampedArray<ArrayBuffer>} */ (picture.data),
-      picture.width, picture.height), 0, 0);
-  const side = Math.max(picture.width, picture.height, 1);
-  const factor = box == null ? 1 : side <= box ? Math.floor(box / side) : box / side;
-  canvas.style.width = `${picture.width * factor}px`;
-  canvas.style.height = `${picture.height * factor}px`;
+  putPixels(canvas, picture);
+  fitCanvas(canvas, box ?? Math.max(picture.width, picture.height, 1));  // its own longer side: factor 1
 }
 
 /** A whole picture with an example's box outlined, or a note saying why there is none. */
@@ -212,7 +205,7 @@ export class ChannelExamplesView {
     canvas, el('figcaption', {},
         el('span', {text: `value ${fmt(example.value)}`}),
         el('span', {className: 'fv-muted', text: `picture ${example.index}`})));
-    this.clickable(figure, example.slot);
+    onActivate(figure, () => this.onPick(example.slot));
     return figure;
   }
 
@@ -230,20 +223,6 @@ export class ChannelExamplesView {
         'aria-pressed': String(current)}});
     button.addEventListener('click', () => this.onPick(example.slot));
     return button;
-  }
-
-  /**
-   * @param {HTMLElement} figure
-   * @param {number} slot
-   */
-  clickable(figure, slot) {
-    figure.addEventListener('click', () => this.onPick(slot));
-    figure.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') {
-        e.preventDefault();
-        this.onPick(slot);
-      }
-    });
   }
 
   /**

@@ -76,9 +76,23 @@ export function readMap(rows) {
 }
 
 /**
- * Bilinear sampling positions along one axis, half-pixel centred (the
- * writer's heatmaps._axis_weights): pixel `i` of `target` samples source
- * position `(i + 0.5) * source / target - 0.5`, clamped to the source.
+ * Where pixel `i` of `target` pixels samples `source` cells along one axis:
+ * bilinear, half-pixel centred (the writer's heatmaps._axis_weights), at
+ * source position `(i + 0.5) * source / target - 0.5`, clamped.
+ *
+ * @param {number} source   cells along the axis
+ * @param {number} target   pixels along the axis
+ * @param {number} i        the pixel
+ * @returns {number[]} [lower cell, upper cell, weight of the upper]
+ */
+function axisSample(source, target, i) {
+  const position = Math.min(Math.max((i + 0.5) * (source / target) - 0.5, 0), source - 1);
+  const lower = Math.floor(position);
+  return [lower, Math.min(lower + 1, source - 1), position - lower];
+}
+
+/**
+ * axisSample() of every pixel along one axis.
  *
  * @param {number} source   cells along the axis
  * @param {number} target   pixels along the axis
@@ -88,13 +102,7 @@ export function axisWeights(source, target) {
   const lower = new Int32Array(target);
   const upper = new Int32Array(target);
   const weight = new Float64Array(target);
-  const scale = source / target;
-  for (let i = 0; i < target; i++) {
-    const position = Math.min(Math.max((i + 0.5) * scale - 0.5, 0), source - 1);
-    lower[i] = Math.floor(position);
-    upper[i] = Math.min(lower[i] + 1, source - 1);
-    weight[i] = position - lower[i];
-  }
+  for (let i = 0; i < target; i++) [lower[i], upper[i], weight[i]] = axisSample(source, target, i);
   return {lower, upper, weight};
 }
 
@@ -149,13 +157,8 @@ export function upsample(map, height, width) {
  * @returns {number} NaN where the map has no finite value
  */
 export function valueAt(map, height, width, x, y) {
-  const scale = (source, target, i) => {
-    const position = Math.min(Math.max((i + 0.5) * (source / target) - 0.5, 0), source - 1);
-    const lower = Math.floor(position);
-    return [lower, Math.min(lower + 1, source - 1), position - lower];
-  };
-  const [r0, r1, rw] = scale(map.height, height, y);
-  const [c0, c1, cw] = scale(map.width, width, x);
+  const [r0, r1, rw] = axisSample(map.height, height, y);
+  const [c0, c1, cw] = axisSample(map.width, width, x);
   return sample(map, r0, r1, rw, c0, c1, cw);
 }
 

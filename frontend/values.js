@@ -24,3 +24,20 @@ export function fraction(value) {
   const v = finite(value);
   return v != null && v >= 0 && v <= 1 ? v : null;
 }
+
+/**
+ * `read` remembered per object: a record reader called again for the same
+ * grid object (hovering asks at every move) returns its first answer.
+ * The answer must not be changed by its users.
+ *
+ * @template T
+ * @param {function(*): T} read
+ * @returns {function(*): T}
+ */
+export function readOnce(read) {
+  const answers = new WeakMap();
+  return (record) => {
+    if (!answers.has(record)) answers.set(record, read(record));
+    return answers.get(record);
+  };
+}
