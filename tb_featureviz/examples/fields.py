@@ -34,10 +34,20 @@ class Axis:
 INPUT = Axis(1, 0, 1)
 
 
+def extent(kernel, dilation=1):
+    """Units a (dilated) kernel spans along one axis.
+
+    Example:
+        >>> extent(3), extent(3, dilation=2)
+        (3, 5)
+    """
+    return dilation * (kernel - 1) + 1
+
+
 def window(axis, kernel, stride=1, dilation=1, pad_before=0):
     """The field after a window (convolution or pooling) along one axis."""
-    effective = dilation * (kernel - 1) + 1
-    return Axis(axis.jump * stride, axis.start - pad_before * axis.jump, axis.size + (effective - 1) * axis.jump)
+    return Axis(axis.jump * stride, axis.start - pad_before * axis.jump,
+                axis.size + (extent(kernel, dilation) - 1) * axis.jump)
 
 
 def output_length(length, kernel, stride=1, dilation=1, padding="valid"):
@@ -49,8 +59,7 @@ def output_length(length, kernel, stride=1, dilation=1, padding="valid"):
     """
     if padding == "same":
         return math.ceil(length / stride)
-    effective = dilation * (kernel - 1) + 1
-    return max(0, (length - effective) // stride + 1)
+    return max(0, (length - extent(kernel, dilation)) // stride + 1)
 
 
 def same_pad_before(length, kernel, stride=1, dilation=1):
@@ -60,8 +69,7 @@ def same_pad_before(length, kernel, stride=1, dilation=1):
         >>> same_pad_before(7, 3, 2), same_pad_before(8, 3, 2), same_pad_before(8, 4, 1)
         (1, 0, 1)
     """
-    effective = dilation * (kernel - 1) + 1
-    total = max((math.ceil(length / stride) - 1) * stride + effective - length, 0)
+    total = max((math.ceil(length / stride) - 1) * stride + extent(kernel, dilation) - length, 0)
     return total // 2
 
 

@@ -62,10 +62,6 @@ def tile_of(crops):
     return tile
 
 
-def _axis(axis):
-    return axis.jump, axis.start, axis.size
-
-
 def layer_record(scan, pictures):
     """The ``examples`` document of one :class:`tb_featureviz.examples.scan.LayerScan`."""
     field = scan.field
@@ -75,9 +71,8 @@ def layer_record(scan, pictures):
         "k": scan.top.k, "pictures": int(pictures),
         "picture_height": int(scan.picture_size[0]), "picture_width": int(scan.picture_size[1]),
         "crop_size": int(scan.crops.shape[2]), "crop_rows": rows, "crop_cols": cols,
-        "receptive_field": {"jump": [_axis(field.rows)[0], _axis(field.cols)[0]],
-                            "start": [_axis(field.rows)[1], _axis(field.cols)[1]],
-                            "size": [_axis(field.rows)[2], _axis(field.cols)[2]], "exact": bool(field.exact)},
+        "receptive_field": {"jump": [field.rows.jump, field.cols.jump], "start": [field.rows.start, field.cols.start],
+                            "size": [field.rows.size, field.cols.size], "exact": bool(field.exact)},
         "per_channel": [[{**entry, "value": jsontext.rounded_floats([entry["value"]])[0]}
                       for entry in scan.boxes(channel)] for channel in range(scan.top.channels)],
         "stats": {name: jsontext.rounded_floats(values) for name, values in stats.items()},

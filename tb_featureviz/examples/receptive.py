@@ -27,6 +27,7 @@ import keras
 
 from tb_featureviz.examples import fields as field_lib
 from tb_featureviz.model import graph as graph_lib
+from tb_featureviz.model.layers import qualified_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +134,7 @@ def _walk(graph, known, prefix, found, height, width):
                 inner_found = {}
                 _walk(inner, inner_known, prefix + (layer.name,), inner_found, height, width)
                 found.update(inner_found)
-                outputs = [inner_found.get("/".join(prefix + (layer.name, t._keras_history.operation.name)))
+                outputs = [inner_found.get(qualified_name(prefix + (layer.name,), t._keras_history.operation.name))
                            if getattr(t, "_keras_history", None) else None for t in inner.outputs]
             else:
                 shape = tuple(node.outputs[0].shape) if len(node.outputs) == 1 else None
@@ -144,6 +145,6 @@ def _walk(graph, known, prefix, found, height, width):
                                   shape[axes[1]] or 1, exact=False)
                 outputs = [field]
                 if field is not None:
-                    found["/".join(prefix + (layer.name,))] = field
+                    found[qualified_name(prefix, layer.name)] = field
             for tensor, field in zip(node.outputs, outputs):
                 known[id(tensor)] = field

@@ -62,6 +62,4 @@ class ExamplesSchedule(LoggedStepSchedule):
 
         if self.layers is None and feature_map_layers is not None:
             return list(feature_map_layers)
-        if self.layers is None:
-            return list(capture.select_feature_map_layers(model, None).layers)
         return list(capture.select_feature_map_layers(model, self.layers).layers)

@@ -82,6 +82,16 @@ class Selection:
     skipped: tuple
 
 
+def qualified_name(path, name):
+    """A layer's name qualified by the nested models it is in: ``xception/block1_conv1``.
+
+    Example:
+        >>> qualified_name(("xception",), "block1_conv1"), qualified_name((), "dense")
+        ('xception/block1_conv1', 'dense')
+    """
+    return "/".join(tuple(path) + (name,))
+
+
 def walk_layers(model):
     """All layers of ``model`` in model order, nested models depth first.
 
@@ -97,8 +107,7 @@ def walk_layers(model):
         for layer in current.layers:
             if isinstance(layer, keras.layers.InputLayer):
                 continue
-            name = "/".join(prefix + (layer.name,))
-            found.append(LayerInfo(name, layer, prefix, models, len(found)))
+            found.append(LayerInfo(qualified_name(prefix, layer.name), layer, prefix, models, len(found)))
             if isinstance(layer, keras.Model):
                 visit(layer, prefix + (layer.name,), models + (layer,))
 
