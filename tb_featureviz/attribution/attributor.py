@@ -26,6 +26,8 @@ import dataclasses
 
 import numpy as np
 
+import keras
+
 from tb_featureviz import arguments
 from tb_featureviz.attribution import gradients, methods, scores
 from tb_featureviz.attribution import targets as target_lib
@@ -33,6 +35,7 @@ from tb_featureviz.featurevis.target import resolve_layer
 from tb_featureviz.model import capture, probes
 from tb_featureviz.model import layers as layer_lib
 from tb_featureviz.model.activations import model_data_format
+from tb_featureviz.model.compiled import compile_inference
 from tb_featureviz.render import heatmaps
 
 _OWNER = "attribute"
@@ -110,6 +113,7 @@ class Attributor:
         self._format = model_data_format(model, [self.info])
         self._spec = gradients.Pass(model, self.info, self.head)
         self._pass = None
+        self._forward = None  # Score-CAM's logits-only pass, compiled when first needed
 
     @property
     def num_classes(self):
@@ -188,9 +192,16 @@ class Attributor:
         channels_first = self._format == "channels_first"
         images = np.moveaxis(batch, 1, -1) if channels_first else batch  # [N, H, W, c]
         height, width = images.shape[1:3]
+        if self._forward is None:
+            self._forward = compile_inference(
+                self.model, lambda model, x: keras.ops.cast(self._spec.logits(x), "float32"))
+
+        def logits(inputs):
+            return self._forward(inputs)[0]
+
         masks = methods.normalised_masks(activations)  # [N, h, w, C]
         count, total = masks.shape[0], masks.shape[-1]
-        baseline = self.probabilities(self._pass.logits(np.zeros_like(batch)))  # [N, K]
+        baseline = self.probabilities(logits(np.zeros_like(batch)))  # [N, K]
         masked = np.zeros((count, classes.shape[1], total))
         done = 0
         for start in range(0, total, chunk):
@@ -200,7 +211,7 @@ class Attributor:
                 inputs = (images[n][None] * np.moveaxis(upsampled, -1, 0)[..., None]).astype(np.float32)
                 if channels_first:
                     inputs = np.moveaxis(inputs, -1, 1)
-                probabilities = self.probabilities(self._pass.logits(inputs))  # [k, K]
+                probabilities = self.probabilities(logits(inputs))  # [k, K]
                 masked[n, :, start:stop] = probabilities[:, classes[n]].T
             done = stop
             if progress is not None:

@@ -22,13 +22,16 @@ neither clone the model nor retrace.
 Example:
     >>> gradient_pass = make_pass(Pass(model, layer_info, head))  # doctest: +SKIP
     >>> activations, gradients, logits = gradient_pass(batch, classes)  # doctest: +SKIP
+
+Score-CAM's forward passes need no gradient: they run
+:meth:`Pass.logits` through :func:`tb_featureviz.model.compiled.compile_inference`.
 """
 
 import numpy as np
 
 import keras
 
-from tb_featureviz.model import graph, tensors
+from tb_featureviz.model import compiled, graph, tensors
 
 
 class Pass:
@@ -98,7 +101,6 @@ class _TensorFlowPass:
         # One trace per batch shape and target count (k is static).
         self._given = tf.function(lambda x, classes: run(x, classes, None))
         self._top = tf.function(lambda x, k: run(x, None, k), reduce_retracing=False)
-        self._forward = tf.function(lambda x: tf.cast(spec.logits(x), tf.float32))
         self._tf = tf
 
     def __call__(self, batch, classes):
@@ -110,9 +112,6 @@ class _TensorFlowPass:
         activations, gradients, logits, classes = self._top(self._tf.constant(batch), int(k))
         return self._spec.to_numpy(activations, gradients, logits) + (tensors.to_numpy(classes),)
 
-    def logits(self, batch):
-        return tensors.to_numpy(self._forward(self._tf.constant(batch))).astype(np.float32)
-
 
 class _JaxPass:
     def __init__(self, spec):
@@ -122,16 +121,13 @@ class _JaxPass:
         model = spec.model
 
         def forward(weights, x, delta=None):
-            trainable, non_trainable = weights
-            mapping = list(zip(model.trainable_variables, trainable)) + list(
-                zip(model.non_trainable_variables, non_trainable))
             captured = {}
 
             def tap(activations):
                 captured["A"] = activations
                 return activations if delta is None else activations + delta
 
-            with keras.StatelessScope(state_mapping=mapping):
+            with compiled.weights_scope(model, weights):
                 logits = spec.logits(x, tap).astype(jnp.float32)
             return logits, captured["A"]
 
@@ -143,28 +139,16 @@ class _JaxPass:
             gradients = jnp.stack([backward(one_hot[:, t])[0] for t in range(classes.shape[1])], axis=1)
             return activations, gradients, logits, classes
 
-        def logits_only(weights, x):
-            trainable, non_trainable = weights
-            mapping = list(zip(model.trainable_variables, trainable)) + list(
-                zip(model.non_trainable_variables, non_trainable))
-            with keras.StatelessScope(state_mapping=mapping):
-                return spec.logits(x).astype(jnp.float32)
-
         self._spec = spec
         self._forward = forward
         self._run = jax.jit(run, static_argnames=("k",))
-        self._logits = jax.jit(logits_only)
         self._shapes = {}
         self._jax = jax
         self._jnp = jnp
 
-    def _weights(self):
-        model = self._spec.model
-        return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
-
     def _call(self, batch, classes, k):
         jax, jnp = self._jax, self._jnp
-        weights = self._weights()
+        weights = compiled.current_weights(self._spec.model)
         x = jnp.asarray(batch)
         shape = self._shapes.get(batch.shape)
         if shape is None:  # the tapped activations' shape: an abstract evaluation, no compute
@@ -179,9 +163,6 @@ class _JaxPass:
 
     def top_k(self, batch, k):
         return self._call(batch, None, int(k))
-
-    def logits(self, batch):
-        return np.asarray(self._logits(self._weights(), self._jnp.asarray(batch)), np.float32)
 
 
 def _vjp(jax, function, primal):
@@ -224,7 +205,3 @@ class _TorchPass:
 
     def top_k(self, batch, k):
         return self._call(batch, None, int(k))
-
-    def logits(self, batch):
-        with self._torch.no_grad():
-            return tensors.to_numpy(self._spec.logits(keras.ops.convert_to_tensor(batch))).astype(np.float32)

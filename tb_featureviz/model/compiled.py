@@ -22,6 +22,22 @@ def _as_list(outputs):
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
+def current_weights(model):
+    """``(trainable, non_trainable)``: the values of ``model``'s variables now, as :func:`weights_scope` takes them."""
+    return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
+
+
+def weights_scope(model, weights):
+    """A ``keras.StatelessScope`` in which ``model``'s variables read ``weights`` (``(trainable, non_trainable)``).
+
+    JAX's compiled functions take the weights as arguments this way, so a
+    kept function follows training instead of the values it was traced with.
+    """
+    trainable, non_trainable = weights
+    mapping = list(zip(model.trainable_variables, trainable)) + list(zip(model.non_trainable_variables, non_trainable))
+    return keras.StatelessScope(state_mapping=mapping)
+
+
 def compile_inference(model, fn):
     """``call(batch, *extra) -> [numpy arrays]`` running ``fn(model, x, *extra)`` compiled for the backend."""
     return tensors.for_backend({"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}, "This pass")(model, fn)
@@ -41,18 +57,14 @@ def _jax(model, fn):
     import jax
     import jax.numpy as jnp
 
-    def stateless(trainable, non_trainable, x, *extra):
-        mapping = list(zip(model.trainable_variables, trainable)) + list(
-            zip(model.non_trainable_variables, non_trainable))
-        with keras.StatelessScope(state_mapping=mapping):
+    def stateless(weights, x, *extra):
+        with weights_scope(model, weights):
             return fn(model, x, *extra)
 
     compiled = jax.jit(stateless)
 
     def call(batch, *extra):
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
-        outputs = compiled(trainable, non_trainable, jnp.asarray(batch), *extra)
+        outputs = compiled(current_weights(model), jnp.asarray(batch), *extra)
         return [tensors.to_numpy(out) for out in _as_list(outputs)]
     return call
 
