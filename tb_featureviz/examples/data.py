@@ -86,14 +86,14 @@ def batches(data, batch_size=BATCH_SIZE, max_pictures=None):
     """
     seen = 0
     for batch in _raw_batches(data, batch_size):
-        if max_pictures is not None and seen >= max_pictures:
-            return
         pictures = _pictures(batch)
         if max_pictures is not None:
             pictures = pictures[:max_pictures - seen]
         if len(pictures):
             yield seen, pictures
         seen += len(pictures)
+        if max_pictures is not None and seen >= max_pictures:
+            return  # before the next batch is read: a data loader's batch costs a load
 
 
 def length(data, max_pictures=None):

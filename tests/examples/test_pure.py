@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tb_featureviz.examples import fields, grids, reductions
+from tb_featureviz.examples import data, fields, grids, reductions
 from tb_featureviz.examples.topk import EMPTY, TopK
 
 
@@ -102,3 +102,16 @@ def test_crops_are_tiled_strongest_first():
     assert grids.crop_layout(5) == (2, 3) and tile.shape == (5, 8, 3)
     assert tile[0, :, 0].tolist() == [10, 10, 128, 20, 20, 128, 30, 30]
     assert tile[3, :, 0].tolist() == [40, 40, 128, 50, 50, 128, 128, 128]
+
+
+def test_max_pictures_stops_before_reading_another_batch():
+    pulled = []
+
+    def loader():
+        for number in range(10):
+            pulled.append(number)
+            yield np.full((4, 2, 2, 3), number, np.uint8)
+
+    got = [(start, len(pictures)) for start, pictures in data.batches(loader(), max_pictures=8)]
+    assert got == [(0, 4), (4, 4)] and pulled == [0, 1]
+    assert [(s, len(p)) for s, p in data.batches(loader(), max_pictures=6)] == [(0, 4), (4, 2)]
