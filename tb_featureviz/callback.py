@@ -275,7 +275,7 @@ class FeatureVizCallback(keras.callbacks.Callback):
         step_layers = capture.resolve_step_layers(model, self.layers, self.probe_images, self.preprocess, _OWNER)
         self._logger.reports.skipped(step_layers.skipped, "activations or filters")
         for extra in self._extras:
-            extra.check(model, self.probe_images)
+            self._logger.reports.skipped(extra.check(model, self.probe_images, step_layers.feature_maps), extra.what)
         if optimizer_iterations(model) is None:
             raise ValueError(
                 f"{_OWNER} expects a compiled model whose optimizer counts its steps. "

@@ -49,16 +49,19 @@ class AttributionSchedule(LoggedStepSchedule):
         self.preprocess = preprocess
         self._cache = None
 
-    def check(self, model, probe_images):
+    what = "attribution maps"
+
+    def check(self, model, probe_images, feature_map_layers):
         """Refuse, at the set-up, a model, layer, targets or class names that don't fit (loads the probe)."""
         from tb_featureviz.attribution.grids import check_class_names
 
         if self.every is None:
-            return
+            return []
         attributor = self._attributor(model)
         probe = attributor.load(probe_images)
         attributor.check(self.targets, self.labels, self.method, num_images=len(probe.batch))
         check_class_names(self.class_names, attributor.num_classes, self.owner)
+        return []
 
     def capture(self, model, probe_images, feature_map_layers=None):
         """``([], [draw])``: this step's pass, taken now; ``draw()`` makes the grid job on any thread."""

@@ -40,10 +40,11 @@ class ExamplesSchedule(LoggedStepSchedule):
         self.max_pictures = arguments.check_count(owner, "examples_max_pictures", max_pictures, allow_none=True)
         self._scans = None
 
-    def check(self, model, probe_images):
-        """Refuse, at the set-up, layers that don't fit the model (no data is read)."""
-        if self.every is not None:
-            self._layers(model, None)
+    what = "examples"
+
+    def check(self, model, probe_images, feature_map_layers):
+        """Refuse, at the set-up, layers that don't fit the model (no data is read); returns those skipped."""
+        return self._selection(model, feature_map_layers)[1] if self.every is not None else []
 
     def capture(self, model, probe_images, feature_map_layers):
         """``([], [draw])``: this step's pass over the data, run now; ``draw()`` makes the jobs on any thread."""
@@ -52,14 +53,19 @@ class ExamplesSchedule(LoggedStepSchedule):
 
         if self._scans is None:
             self._scans = ScanCache()
-        scan = self._scans.get(model, self._layers(model, feature_map_layers), k=self.k, preprocess=self.preprocess,
-                               max_channels=self.max_channels, owner=self.owner)
+        scan = self._scans.get(model, self._selection(model, feature_map_layers)[0], k=self.k,
+                               preprocess=self.preprocess, max_channels=self.max_channels, owner=self.owner)
         result = scan.run(self.data, max_pictures=self.max_pictures)
         return [], [lambda: examples_content(result)]
 
-    def _layers(self, model, feature_map_layers):
+    def _selection(self, model, feature_map_layers):
+        """``(layers to scan, [(LayerInfo, reason)] skipped)``: ``examples_layers``, else those with feature maps."""
         from tb_featureviz.model import capture
 
-        if self.layers is None and feature_map_layers is not None:
-            return list(feature_map_layers)
-        return list(capture.select_feature_map_layers(model, self.layers).layers)
+        if self.layers is None:
+            if not feature_map_layers:
+                raise ValueError(f"{self.owner} expects examples_layers when no layer's feature maps are logged. "
+                                 "Received: examples_layers=None")
+            return list(feature_map_layers), []
+        selection = capture.select_feature_map_layers(model, self.layers)
+        return list(selection.layers), list(selection.skipped)

@@ -45,8 +45,7 @@ class FeaturesSchedule(LoggedStepSchedule):
         self.preprocess = preprocess
         self._cache = VisualizerCache()
 
-    def check(self, model, probe_images):
-        """Nothing to check before training: a bad layer fails the first logged step, which is strict."""
+    what = "feature visualizations"  # check: nothing before training; a bad layer fails the first logged step
 
     def capture(self, model, probe_images, feature_map_layers):
         """``(grid jobs, [])``: this step's ``features`` jobs, optimised now (nothing deferred).

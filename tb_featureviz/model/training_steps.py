@@ -60,6 +60,18 @@ class LoggedStepSchedule:
         self.owner = owner
         self.every = arguments.check_count(owner, name, every, allow_none=True)
 
+    #: What a subclass logs, as the warnings about skipped layers name it.
+    what = "extra grids"
+
     def due(self, logged_count):
         """True when the ``logged_count``-th logged step (counting from 1) is one; never for ``every=None``."""
         return self.every is not None and (logged_count - 1) % self.every == 0
+
+    def check(self, model, probe_images, feature_map_layers):
+        """Refuse, at the callback's set-up, settings that don't fit the model (nothing here).
+
+        Returns:
+            ``[(LayerInfo, reason)]``: layers a pattern reached that this
+            schedule can't use, for the callback to warn about.
+        """
+        return []

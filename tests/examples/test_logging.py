@@ -144,3 +144,35 @@ def test_callback_refuses_examples_every_without_data(tmp_path):
         FeatureVizCallback(tmp_path, pictures_16(1), examples_every=1)
     assert str(raised.value) == ("FeatureVizCallback expects examples_data (the pictures to scan) with "
                                  "examples_every. Received: examples_data=None")
+
+
+def compiled_classifier():
+    model = small_cnn()
+    model = keras.Model(model.inputs[0], keras.layers.Dense(2, name="head")(model.outputs[0]))
+    model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    return model
+
+
+def test_the_callback_names_the_examples_layers_it_skips(tmp_path):
+    """A pattern that reaches layers without feature maps warns about each, once, at the set-up."""
+    model = compiled_classifier()
+    x, y = pictures_16(8).astype(np.float32), np.arange(8) % 2
+    callback = FeatureVizCallback(tmp_path, pictures_16(1), layers=["c1"], examples_data=pictures_16(8),
+                                  examples_every=1, examples_layers="*", examples_k=2)
+    with pytest.warns(UserWarning) as caught:
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    texts = [str(w.message) for w in caught if "Not logging examples" in str(w.message)]
+    assert any(text.startswith("Not logging examples of layer 'head' (Dense): ") for text in texts), texts
+    assert len(texts) == len(set(texts))
+    records = tensors_by_tag(callback.run_dir)
+    assert {"featureviz/c1/examples/record", "featureviz/c2/examples/record"} <= set(records)
+
+
+def test_examples_without_layers_and_without_feature_maps_are_refused_at_the_set_up():
+    from tb_featureviz.examples.schedule import ExamplesSchedule
+
+    schedule = ExamplesSchedule("FeatureVizCallback", data=pictures_16(4), every=1)
+    with pytest.raises(ValueError) as raised:
+        schedule.check(compiled_classifier(), pictures_16(1), ())
+    assert str(raised.value) == ("FeatureVizCallback expects examples_layers when no layer's feature maps are "
+                                 "logged. Received: examples_layers=None")
