@@ -30,7 +30,6 @@ NAME = "attribution"
 METHODS = ("gradcam", "gradcam++", "layercam", "scorecam")
 
 _CLASSES = re.compile(r"\d+(,\d+)*\Z")
-_TOP = re.compile(r"top(\d+)\Z")
 
 
 def targets_type(text):
@@ -42,10 +41,12 @@ def targets_type(text):
     """
     import argparse
 
+    from tb_featureviz.attribution.targets import top_k
+
     if text in ("predicted", "label"):
         return text
-    match = _TOP.match(text)
-    if match and int(match[1]) >= 1:
+    k = top_k(text)
+    if k is not None and k >= 1:
         return text
     if _CLASSES.match(text):
         return [int(part) for part in text.split(",")]

@@ -75,11 +75,7 @@ def add_arguments(parser):
     parser.add_argument("--run", default="featureviz", help="run folder inside --logdir (default featureviz)")
     parser.add_argument("--max-channels", type=channels_type, default=defaults.MAX_CHANNELS, metavar="N|all",
                         help=f"channels drawn per layer, the first ones (default {defaults.MAX_CHANNELS})")
-    parser.add_argument("--weights", metavar="imagenet|none|FILE",
-                        help="weights of a keras.applications model (default imagenet; random where offline)")
-    parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
-                        help="input size of a keras.applications model (default: its ImageNet size, 299 for "
-                             "Xception; Xception needs >= 71)")
+    models.add_application_arguments(parser)
     parser.add_argument("--preprocess", metavar="DOTTED.PATH",
                         help="function applied to the images, e.g. keras.applications.xception.preprocess_input "
                              "(default: the application's own; none for a model file; 'none' for none)")

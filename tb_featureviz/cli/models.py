@@ -323,4 +323,5 @@ def add_application_arguments(parser):
     parser.add_argument("--weights", metavar="imagenet|none|FILE",
                         help="weights of a keras.applications model (default imagenet; random where offline)")
     parser.add_argument("--image-size", type=size_type, metavar="PIXELS",
-                        help="input size of a keras.applications model (default: its ImageNet size)")
+                        help="input size of a keras.applications model (default: its ImageNet size, 299 for "
+                             "Xception; Xception needs >= 71)")
