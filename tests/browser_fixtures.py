@@ -459,7 +459,12 @@ def frame_state(frame):
 
 
 def canvas_rgba(frame, selector):
-    """Pixels of a canvas as an [H, W, 4] uint8 array."""
+    """Pixels of a canvas as an [H, W, 4] uint8 array, once the panel has put the canvas in the page.
+
+    The panel adds some canvases when their data arrives (the channel
+    view's related figures): reading before then found no element.
+    """
+    frame.wait_for_selector(selector, state="attached")
     data = frame.evaluate(
         """(sel) => {
           const c = document.querySelector(sel);
